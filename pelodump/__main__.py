@@ -1,0 +1,5 @@
+import sys
+
+from pelodump.cli import main
+
+sys.exit(main())

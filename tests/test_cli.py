@@ -1,0 +1,51 @@
+"""The command line: help for every subcommand, one-line errors, documented exit codes."""
+
+import subprocess
+import sys
+
+import pytest
+
+from pelodump.cli import main
+
+SUBCOMMANDS = ["fetch", "build", "verify", "status", "sim", "demo"]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pelodump", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize("name", SUBCOMMANDS)
+def test_every_subcommand_has_help_with_summary_and_examples(name: str) -> None:
+    result = run(name, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "examples:" in result.stdout
+    assert f"pelodump {name}" in result.stdout
+
+
+def test_top_level_help_lists_subcommands_and_exit_codes() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    for name in SUBCOMMANDS:
+        assert name in result.stdout
+    assert "exit codes" in result.stdout
+
+
+def test_unknown_subcommand_is_one_line_and_exit_2() -> None:
+    result = run("frobnicate")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_option_value_is_one_line_and_exit_2() -> None:
+    result = run("fetch", "--rate", "fast")
+    assert result.returncode == 2
+    assert result.stderr.startswith("pelodump: error:")
+    assert result.stderr.count("\n") == 1
+
+
+def test_no_subcommand_prints_help_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "commands" in capsys.readouterr().err
