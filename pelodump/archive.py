@@ -1,0 +1,607 @@
+"""The archive: every response body stored once by its SHA-256, and a log of every capture.
+
+It knows nothing of Peloton: a capture is an HTTP exchange with a caller-chosen `kind` and `key`,
+and `labels` the caller may attach. The on-disk format is documented in archive/README.md.
+
+    <root>/pelodump-archive.json   format name, version and a random archive id
+    <root>/objects/ab/cdef…         zstd-compressed bodies, named by the SHA-256 of the raw bytes
+    <root>/runs/<run id>.jsonl      one JSON object per line: run_start, capture…, run_end
+    <root>/tmp/                     temp files of writes in flight; the next writer clears it
+    <root>/lock                     the OS lock held by the single writer; holds its pid
+
+Invariants:
+- A blob file appears only by hard-linking a temp file that is already complete and fsynced, so a
+  reader never sees a partial blob and a crash leaves either no blob or a whole one.
+- A capture record is appended only after its blob and the blob's directory are fsynced, so a
+  record never names a blob that is not safely on disk. Each record is one write() to an O_APPEND
+  file, then fdatasync: a SIGKILL never tears a record, and a returned `save_capture` is durable.
+- Only the holder of the lock writes. Readers never lock against a writer and never modify anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import os
+import secrets
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import orjson
+import zstandard
+
+from pelodump import __version__
+from pelodump.errors import ArchiveError
+
+FORMAT_NAME = "pelodump-archive"
+FORMAT_VERSION = "1.0"
+FORMAT_FILE = "pelodump-archive.json"
+ZSTD_LEVEL = 3  # measured on the real samples: see archive/README.md
+
+_local = threading.local()  # zstd (de)compressor objects are not thread-safe: one per thread
+
+
+def _compressor() -> zstandard.ZstdCompressor:
+    if not hasattr(_local, "compressor"):
+        _local.compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+    return _local.compressor
+
+
+def _decompressor() -> zstandard.ZstdDecompressor:
+    if not hasattr(_local, "decompressor"):
+        _local.decompressor = zstandard.ZstdDecompressor()
+    return _local.decompressor
+
+
+def utc_now() -> str:
+    """The current UTC time as ISO 8601 with milliseconds and a Z, as every record writes it."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def blob_id_of(body: bytes) -> str:
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """One HTTP exchange as recorded: failures and non-2xx answers included."""
+
+    run: str
+    seq: int
+    started_at: str
+    method: str
+    path: str
+    query: str
+    status: int | None  # None when no HTTP answer arrived (connection error, timeout)
+    elapsed_ms: float
+    kind: str
+    key: str
+    blob: str | None  # "sha256:<hex>" when the body was kept (whole and valid), else None
+    size: int | None  # raw body bytes received
+    content_type: str | None
+    error: str | None  # why the exchange failed, in words; never a secret
+    labels: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """A successful capture: a 2xx answer whose body is stored."""
+        return self.status is not None and 200 <= self.status < 300 and self.blob is not None
+
+
+@dataclass(slots=True)
+class RunInfo:
+    run: str
+    started_at: str
+    options: dict[str, Any]
+    ended_at: str | None = None
+    outcome: str | None = None  # complete, interrupted, failed; None while running or if killed
+    counts: dict[str, Any] = field(default_factory=dict)
+    captures: int = 0
+
+    @property
+    def outcome_or_guess(self) -> str:
+        # A run log without a run_end line belongs to a process that was killed (or still runs).
+        return self.outcome or "interrupted"
+
+
+@dataclass(frozen=True, slots=True)
+class LogProblem:
+    """A line of a run log that could not be read: a torn write or a damaged file."""
+
+    file: str
+    line: int
+    reason: str
+
+
+def _capture_from_record(record: dict[str, Any]) -> Capture:
+    return Capture(
+        run=record["run"],
+        seq=record["seq"],
+        started_at=record["started_at"],
+        method=record["method"],
+        path=record["path"],
+        query=record.get("query", ""),
+        status=record["status"],
+        elapsed_ms=record["elapsed_ms"],
+        kind=record["kind"],
+        key=record["key"],
+        blob=record.get("blob"),
+        size=record.get("size"),
+        content_type=record.get("content_type"),
+        error=record.get("error"),
+        labels=record.get("labels") or {},
+    )
+
+
+def read_run_log(path: Path) -> Iterator[dict[str, Any] | LogProblem]:
+    """Yield each record of one run log, or a LogProblem for a line that cannot be read."""
+    with open(path, "rb") as file:
+        for number, line in enumerate(file, start=1):
+            if not line.endswith(b"\n"):
+                yield LogProblem(path.name, number, "torn record (no end of line): truncated file")
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                yield LogProblem(path.name, number, "unreadable record (not JSON)")
+                continue
+            if not isinstance(record, dict) or "type" not in record:
+                yield LogProblem(path.name, number, "unreadable record (no type)")
+                continue
+            yield record
+
+
+class InvalidBody(ValueError):
+    """A body that is not what it claims to be: only whole, valid bodies become blobs."""
+
+
+def check_body(body: bytes, content_type: str | None) -> None:
+    """Raise InvalidBody unless body parses as JSON, or as UTF-8 text for a declared text type."""
+    media_type = (content_type or "application/json").split(";")[0].strip().lower()
+    if media_type.startswith("text/") and media_type != "text/html":
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidBody(f"body is not UTF-8 text ({media_type})") from None
+        return
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise InvalidBody(f"body is not valid JSON (declared {media_type})") from None
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_file_atomically(path: Path, data: bytes, tmp_dir: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=".write-")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _disk_error(error: OSError, root: Path) -> ArchiveError:
+    if error.errno == errno.ENOSPC:
+        return ArchiveError(f"disk full while writing to the archive {root}; nothing was lost")
+    return ArchiveError(f"cannot write to the archive {root}: {error.strerror or error}")
+
+
+class Archive:
+    """A read view of an archive, with the index the crawler and transform query.
+
+    Opening reads every run log once and keeps, per (kind, key), the latest successful capture and
+    the latest capture of any outcome: lookups are dictionary reads, not rescans.
+    """
+
+    def __init__(self, root: Path, info: dict[str, Any]) -> None:
+        self.root = root
+        self.info = info
+        self._ok: dict[str, dict[str, Capture]] = {}
+        self._any: dict[str, dict[str, Capture]] = {}
+        self.runs: dict[str, RunInfo] = {}
+        self.problems: list[LogProblem] = []
+        self._load()
+
+    # -- paths ---------------------------------------------------------------------------------
+
+    @property
+    def objects_dir(self) -> Path:
+        return self.root / "objects"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.root / "tmp"
+
+    def blob_path(self, blob_id: str) -> Path:
+        algorithm, _, digest = blob_id.partition(":")
+        if algorithm != "sha256" or len(digest) != 64 or not _is_hex(digest):
+            raise ValueError(f"not a blob id: {blob_id!r}")
+        return self.objects_dir / digest[:2] / digest[2:]
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        for log in sorted(self.runs_dir.glob("*.jsonl")):
+            for item in read_run_log(log):
+                if isinstance(item, LogProblem):
+                    self.problems.append(item)
+                else:
+                    self._index(item)
+
+    def _index(self, record: dict[str, Any]) -> None:
+        kind = record["type"]
+        if kind == "capture":
+            capture = _capture_from_record(record)
+            self._remember(capture)
+            if capture.run in self.runs:
+                self.runs[capture.run].captures += 1
+        elif kind == "run_start":
+            self.runs[record["run"]] = RunInfo(
+                run=record["run"], started_at=record["started_at"], options=record["options"]
+            )
+        elif kind == "run_end" and record["run"] in self.runs:
+            run = self.runs[record["run"]]
+            run.ended_at = record["ended_at"]
+            run.outcome = record["outcome"]
+            run.counts = record.get("counts") or {}
+
+    def _remember(self, capture: Capture) -> None:
+        # Logs are read in run order and records in seq order, so the last one seen is the latest.
+        self._any.setdefault(capture.kind, {})[capture.key] = capture
+        if capture.ok:
+            self._ok.setdefault(capture.kind, {})[capture.key] = capture
+
+    def latest(self, kind: str, key: str, *, ok_only: bool = True) -> Capture | None:
+        """The latest successful capture of (kind, key), or with ok_only=False the latest of any."""
+        return (self._ok if ok_only else self._any).get(kind, {}).get(key)
+
+    def latest_of_kind(self, kind: str, *, ok_only: bool = True) -> dict[str, Capture]:
+        """Every key of a kind mapped to its latest successful (or any) capture; do not modify."""
+        return (self._ok if ok_only else self._any).get(kind, {})
+
+    def kinds(self) -> list[str]:
+        return sorted(self._any)
+
+    def read_blob(self, blob_id: str) -> bytes:
+        """The body exactly as it was received."""
+        with open(self.blob_path(blob_id), "rb") as file:
+            return _decompressor().decompress(file.read())
+
+    def iter_records(self) -> Iterator[tuple[Path, dict[str, Any] | LogProblem]]:
+        """Every record of every run log in order, read afresh from disk (for verify and status)."""
+        for log in sorted(self.runs_dir.glob("*.jsonl")):
+            for item in read_run_log(log):
+                yield log, item
+
+    @contextlib.contextmanager
+    def reading_lock(self) -> Iterator[None]:
+        """Hold a shared lock while reading everything (verify): refused while a writer runs."""
+        fd = os.open(self.root / "lock", os.O_RDONLY | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 64).decode("ascii", "replace").strip() or "unknown"
+                raise ArchiveError(
+                    f"archive {self.root} is being written by pelodump (pid {holder}); "
+                    "try again when it has finished"
+                ) from None
+            yield
+        finally:
+            os.close(fd)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def begin_run(self, options: dict[str, Any]) -> RunWriter:
+        """Take the writer's lock and start a run; use as a context manager."""
+        return RunWriter(self, options)
+
+
+def _is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdef" for c in text)
+
+
+def open_archive(root: Path | str, *, create: bool = False) -> Archive:
+    """Open the archive at root, creating it first if asked and there is none.
+
+    A directory that holds nothing but a README counts as empty (the repository's `archive/`).
+    An archive of an unknown major version is refused and left untouched.
+    """
+    root = Path(root)
+    format_file = root / FORMAT_FILE
+    if not format_file.exists():
+        if not create:
+            raise ArchiveError(f"no archive at {root} (run 'pelodump fetch' or 'pelodump demo')")
+        _create_archive(root)
+    try:
+        info = orjson.loads(format_file.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as error:
+        raise ArchiveError(f"cannot read {format_file}: {error}") from None
+    if not isinstance(info, dict) or info.get("format") != FORMAT_NAME:
+        raise ArchiveError(f"{root} is not a pelodump archive ({FORMAT_FILE} is not ours)")
+    major = str(info.get("version", "")).split(".")[0]
+    if major != FORMAT_VERSION.split(".")[0]:
+        raise ArchiveError(
+            f"archive {root} has format version {info.get('version')!r}; this pelodump reads "
+            f"version {FORMAT_VERSION.split('.')[0]}.x: upgrade pelodump (the archive is untouched)"
+        )
+    return Archive(root, info)
+
+
+def _create_archive(root: Path) -> None:
+    if root.exists() and not root.is_dir():
+        raise ArchiveError(f"{root} is not a directory")
+    if root.exists() and any(p.name != "README.md" for p in root.iterdir()):
+        raise ArchiveError(f"{root} is not empty and is not a pelodump archive")
+    try:
+        for sub in ("objects", "runs", "tmp"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        info = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "archive_id": secrets.token_hex(16),
+            "created_at": utc_now(),
+            "created_by": f"pelodump {__version__}",
+        }
+        # Written last: a directory without it is not yet an archive.
+        _write_file_atomically(
+            root / FORMAT_FILE, orjson.dumps(info, option=orjson.OPT_INDENT_2), root / "tmp"
+        )
+    except OSError as error:
+        raise _disk_error(error, root) from None
+
+
+def new_run_id() -> str:
+    """Run ids sort in time order: logs are replayed in that order to find the latest capture."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ") + "-" + secrets.token_hex(3)
+
+
+class RunWriter:
+    """The single writer of an archive for the length of one run.
+
+    Holds an exclusive OS lock on <root>/lock (released by the kernel when the process dies, so a
+    killed writer never leaves a stale lock). Safe to call `save_capture` from several threads.
+    """
+
+    def __init__(self, archive: Archive, options: dict[str, Any]) -> None:
+        self.archive = archive
+        self.options = options
+        self.run = new_run_id()
+        self.counts: dict[str, int] = {"captures": 0, "new_blobs": 0, "deduplicated": 0}
+        self._lock = threading.Lock()
+        self._seq = 0
+        self._lock_fd: int | None = None
+        self._log_fd: int | None = None
+        self._ended = False
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def __enter__(self) -> RunWriter:
+        self._acquire_lock()
+        try:
+            self._remove_leftover_temp_files()
+            log_path = self.archive.runs_dir / f"{self.run}.jsonl"
+            self._log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND)
+            _fsync_dir(self.archive.runs_dir)
+            self._append(
+                {
+                    "type": "run_start",
+                    "run": self.run,
+                    "started_at": utc_now(),
+                    "options": self.options,
+                    "pid": os.getpid(),
+                    "pelodump": __version__,
+                }
+            )
+        except OSError as error:
+            self._release()
+            raise _disk_error(error, self.archive.root) from None
+        except BaseException:
+            self._release()
+            raise
+        self.archive.runs[self.run] = RunInfo(self.run, utc_now(), self.options)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if not self._ended:
+                if exc_type is None:
+                    outcome = "complete"
+                elif issubclass(exc_type, KeyboardInterrupt):
+                    outcome = "interrupted"
+                else:
+                    outcome = "failed"
+                with contextlib.suppress(OSError, ArchiveError):  # disk full: the log says killed
+                    self.end(outcome)
+        finally:
+            self._release()
+
+    def end(self, outcome: str, counts: dict[str, Any] | None = None) -> None:
+        """Record how the run ended: complete, interrupted or failed."""
+        if self._ended:
+            return
+        self._ended = True
+        merged = {**self.counts, **(counts or {})}
+        self._append(
+            {
+                "type": "run_end",
+                "run": self.run,
+                "ended_at": utc_now(),
+                "outcome": outcome,
+                "counts": merged,
+            }
+        )
+        info = self.archive.runs[self.run]
+        info.ended_at, info.outcome, info.counts = utc_now(), outcome, merged
+
+    def _acquire_lock(self) -> None:
+        path = self.archive.root / "lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise ArchiveError(
+                f"archive {self.archive.root} is in use by another pelodump (pid {holder}); "
+                "wait for it to finish"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._lock_fd = fd
+
+    def _release(self) -> None:
+        if self._log_fd is not None:
+            os.close(self._log_fd)
+            self._log_fd = None
+        if self._lock_fd is not None:
+            # Empty the pid first: a lock file naming a pid means "held" only while it is locked.
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._lock_fd, 0)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _remove_leftover_temp_files(self) -> None:
+        # Only the lock holder writes temp files, so any present now were left by a killed writer.
+        self.archive.tmp_dir.mkdir(exist_ok=True)
+        for leftover in self.archive.tmp_dir.iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+    # -- saving --------------------------------------------------------------------------------
+
+    def save_capture(
+        self,
+        *,
+        kind: str,
+        key: str,
+        method: str,
+        path: str,
+        query: str,
+        status: int | None,
+        elapsed_ms: float,
+        body: bytes | None = None,
+        content_type: str | None = None,
+        error: str | None = None,
+        started_at: str | None = None,
+        labels: dict[str, Any] | None = None,
+    ) -> Capture:
+        """Store the body (if any) and append the capture's record; durable when it returns.
+
+        Pass body=None for a failed exchange. A body must parse as JSON, or for a declared text/*
+        type (the history CSV) as UTF-8: else InvalidBody, and nothing is written. Raises
+        ArchiveError when the disk refuses.
+        """
+        if self._log_fd is None:
+            raise RuntimeError("save_capture outside of a run")
+        blob = None
+        if body is not None:
+            check_body(body, content_type)
+            try:
+                blob = self.save_blob(body)
+            except OSError as err:
+                raise _disk_error(err, self.archive.root) from None
+        with self._lock:
+            self._seq += 1
+            capture = Capture(
+                run=self.run,
+                seq=self._seq,
+                started_at=started_at or utc_now(),
+                method=method,
+                path=path,
+                query=query,
+                status=status,
+                elapsed_ms=round(elapsed_ms, 1),
+                kind=kind,
+                key=key,
+                blob=blob,
+                size=None if body is None else len(body),
+                content_type=content_type,
+                error=error,
+                labels=labels or {},
+            )
+            try:
+                self._append({"type": "capture", **asdict(capture)})
+            except OSError as err:
+                raise _disk_error(err, self.archive.root) from None
+            self.counts["captures"] += 1
+            self.archive._remember(capture)
+            self.archive.runs[self.run].captures += 1
+        return capture
+
+    def save_blob(self, body: bytes) -> str:
+        """Store a body under its hash unless already stored; returns its blob id."""
+        blob_id = blob_id_of(body)
+        final = self.archive.blob_path(blob_id)
+        if final.exists():  # only ever linked into place whole, so existing means complete
+            self._count("deduplicated")
+            return blob_id
+        compressed = _compressor().compress(body)
+        fd, tmp = tempfile.mkstemp(dir=self.archive.tmp_dir, prefix=".blob-")
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(compressed)
+                file.flush()
+                os.fsync(file.fileno())
+            if not final.parent.exists():
+                final.parent.mkdir(exist_ok=True)
+                _fsync_dir(self.archive.objects_dir)
+            try:
+                os.link(tmp, final)  # unlike rename, never replaces a blob another thread linked
+                self._count("new_blobs")
+            except FileExistsError:
+                self._count("deduplicated")
+            _fsync_dir(final.parent)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        return blob_id
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            self.counts[name] += 1
+
+    def _append(self, record: dict[str, Any]) -> None:
+        assert self._log_fd is not None
+        line = orjson.dumps(record) + b"\n"
+        end = os.fstat(self._log_fd).st_size
+        try:
+            written = os.write(self._log_fd, line)  # one write: a kill never leaves half a record
+            if written != len(line):
+                raise OSError(errno.ENOSPC, "short write to the run log")
+            os.fdatasync(self._log_fd)
+        except OSError:
+            # Cut a partial line off again, so the next record does not fuse with it.
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._log_fd, end)
+            raise

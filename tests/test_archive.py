@@ -1,0 +1,273 @@
+"""The archive keeps every body exactly, never tears, and admits one writer at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import hashlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from pelodump import archive as archive_module
+from pelodump.archive import InvalidBody, open_archive
+from pelodump.cli import main
+from pelodump.errors import ArchiveError
+from pelodump.status import archive_status
+from pelodump.verify import verify_archive
+
+
+def save(run, key: str, body: bytes, kind: str = "workout", **extra):
+    return run.save_capture(
+        kind=kind,
+        key=key,
+        method="GET",
+        path=f"/api/{kind}/{key}",
+        query="",
+        status=200,
+        elapsed_ms=1.0,
+        body=body,
+        content_type="application/json",
+        **extra,
+    )
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_round_trip_keeps_bytes_exactly_and_stores_duplicates_once(tmp_path: Path) -> None:
+    body = b'{"id": "abc",  "values": [1, 2.50, null]}'  # odd spacing must survive
+    with open_archive(tmp_path / "a", create=True).begin_run({"command": "test"}) as run:
+        first = save(run, "abc", body, labels={"status": "COMPLETE"})
+        second = save(run, "abc", body)
+        save(run, "def", b"{}")
+    assert first.blob == second.blob == "sha256:" + hashlib.sha256(body).hexdigest()
+    assert run.counts == {"captures": 3, "new_blobs": 2, "deduplicated": 1}
+
+    archive = open_archive(tmp_path / "a")
+    latest = archive.latest("workout", "abc")
+    assert latest is not None and latest.seq == 2
+    assert archive.read_blob(latest.blob) == body
+    assert archive.latest("workout", "abc", ok_only=True).labels == {}
+    assert len(list((tmp_path / "a" / "objects").glob("*/*"))) == 2
+    assert set(archive.latest_of_kind("workout")) == {"abc", "def"}
+    [info] = archive.runs.values()
+    assert info.outcome == "complete" and info.captures == 3
+
+
+def test_failed_exchanges_are_recorded_but_never_latest_success(tmp_path: Path) -> None:
+    with open_archive(tmp_path, create=True).begin_run({}) as run:
+        save(run, "w1", b'{"ok": 1}')
+        run.save_capture(
+            kind="workout", key="w1", method="GET", path="/api/workout/w1", query="",
+            status=503, elapsed_ms=2.0, error="HTTP 503",
+        )  # fmt: skip
+    archive = open_archive(tmp_path)
+    assert archive.latest("workout", "w1").status == 200
+    assert archive.latest("workout", "w1", ok_only=False).status == 503
+    assert archive_status(archive).failed["workout"] == 1
+
+
+def test_invalid_bodies_are_refused_and_nothing_is_written(tmp_path: Path) -> None:
+    with open_archive(tmp_path, create=True).begin_run({}) as run:
+        with pytest.raises(InvalidBody):
+            save(run, "w1", b'{"truncated": [1, 2')
+        with pytest.raises(InvalidBody):
+            save(run, "w1", b"<html>Error 1015: You are being rate limited</html>")
+        csv = run.save_capture(
+            kind="history_csv", key="u", method="GET", path="/x", query="", status=200,
+            elapsed_ms=1, body=b"Workout Timestamp,Live/On-Demand\n", content_type="text/csv",
+        )  # fmt: skip
+    assert csv.blob is not None
+    assert len(list((tmp_path / "objects").glob("*/*"))) == 1
+    assert verify_archive(open_archive(tmp_path), read_data=True).clean
+
+
+def test_concurrent_puts_store_each_body_once_and_keep_every_record(tmp_path: Path) -> None:
+    bodies = [orjson.dumps({"n": n % 10}) for n in range(200)]  # 10 distinct bodies, 20 times each
+
+    async def put_all(run) -> None:
+        await asyncio.gather(
+            *(asyncio.to_thread(save, run, str(n), body) for n, body in enumerate(bodies))
+        )
+
+    with open_archive(tmp_path, create=True).begin_run({}) as run:
+        asyncio.run(put_all(run))
+    archive = open_archive(tmp_path)
+    assert len(archive.latest_of_kind("workout")) == 200
+    assert len(list((tmp_path / "objects").glob("*/*"))) == 10
+    assert sorted(c.seq for c in archive.latest_of_kind("workout").values()) == list(range(1, 201))
+    assert verify_archive(archive, read_data=True).clean
+
+
+WRITER = textwrap.dedent(
+    """
+    import os, sys
+    from pelodump.archive import open_archive
+    with open_archive(sys.argv[1], create=True).begin_run({"command": "writer"}) as run:
+        print("ready", flush=True)
+        n = 0
+        while True:
+            n += 1
+            size = 1000 + (n * 7919) % 300000  # some bodies big enough to take several writes
+            body = b'{"n": %d, "pad": "' % (n % 50) + b"x" * size + b'"}'
+            run.save_capture(kind="workout", key=str(n), method="GET", path="/p", query="",
+                             status=200, elapsed_ms=1.0, body=body)
+    """
+)
+
+
+def start_writer(root: Path) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(root)], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None and process.stdout.readline() == "ready\n"
+    return process
+
+
+def test_writers_killed_at_random_moments_never_leave_partial_blobs_or_dangling_records(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "archive"
+    rng = random.Random(7)
+    for _ in range(8):
+        writer = start_writer(root)
+        time.sleep(rng.uniform(0.02, 0.3))
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        archive = open_archive(root)
+        report = verify_archive(archive, read_data=True)
+        assert report.clean, report.problems
+        for capture in archive.latest_of_kind("workout").values():
+            assert archive.read_blob(capture.blob).startswith(b'{"n": ')
+    assert len(open_archive(root).runs) == 8
+    assert all(run.outcome is None for run in open_archive(root).runs.values())
+    # The next writer clears what the killed ones left in tmp/.
+    with open_archive(root).begin_run({}):
+        assert list((root / "tmp").iterdir()) == []
+
+
+def test_second_writer_is_refused_naming_the_holder_and_lock_is_freed_by_sigkill(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "archive"
+    writer = start_writer(root)
+    try:
+        with pytest.raises(ArchiveError, match=f"pid {writer.pid}"):
+            open_archive(root).begin_run({}).__enter__()
+        assert main(["verify", "--archive", str(root)]) == 2
+        assert f"pid {writer.pid}" in capsys.readouterr().err
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+    with open_archive(root).begin_run({}) as run:  # the kernel released the dead writer's lock
+        save(run, "after", b"{}")
+    with open_archive(root).begin_run({}):  # and a clean exit releases it too
+        pass
+
+
+def test_verify_names_a_flipped_byte_a_deleted_blob_and_a_truncated_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with open_archive(tmp_path, create=True).begin_run({}) as run:
+        flipped = save(run, "a", orjson.dumps({"a": list(range(100))}))
+        deleted = save(run, "b", orjson.dumps({"b": 2}))
+        save(run, "c", orjson.dumps({"c": 3}))
+    archive = open_archive(tmp_path)
+    assert main(["verify", "--archive", str(tmp_path), "--read-data"]) == 0
+
+    path = archive.blob_path(flipped.blob)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    archive.blob_path(deleted.blob).unlink()
+    [log] = (tmp_path / "runs").glob("*.jsonl")
+    log.write_bytes(log.read_bytes()[:-20])
+
+    capsys.readouterr()
+    assert main(["verify", "--archive", str(tmp_path), "--read-data"]) == 1
+    out = capsys.readouterr().out
+    assert f"objects/{flipped.blob[7:9]}/{flipped.blob[9:]}" in out
+    assert f"names missing blob {deleted.blob}" in out
+    assert f"runs/{log.name} line 5: torn record" in out
+    # Without --read-data the missing blob and the torn log are still found.
+    assert main(["verify", "--archive", str(tmp_path)]) == 1
+
+
+def test_unknown_major_format_version_is_refused_and_the_archive_is_untouched(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with open_archive(tmp_path, create=True).begin_run({}) as run:
+        save(run, "a", b"{}")
+    format_file = tmp_path / "pelodump-archive.json"
+    info = orjson.loads(format_file.read_bytes())
+    format_file.write_bytes(orjson.dumps({**info, "version": "2.0"}))
+    before = tree_digest(tmp_path)
+    with pytest.raises(ArchiveError, match=r"format version '2\.0'"):
+        open_archive(tmp_path, create=True)
+    for command in (["verify"], ["status"]):
+        assert main([*command, "--archive", str(tmp_path)]) == 2
+        assert "format version" in capsys.readouterr().err
+    assert tree_digest(tmp_path) == before
+
+
+def test_a_directory_with_other_files_is_not_taken_over(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ArchiveError, match="not empty"):
+        open_archive(tmp_path, create=True)
+    readme_only = tmp_path / "fresh"
+    readme_only.mkdir()
+    (readme_only / "README.md").write_text("format docs")
+    assert open_archive(readme_only, create=True).runs == {}
+
+
+def test_disk_full_is_a_clear_error_and_leaves_the_archive_consistent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_archive(tmp_path, create=True).begin_run({}) as run:
+        save(run, "kept", b'{"kept": true}')
+        real_write = os.write
+
+        def full_after_half(fd: int, data: bytes) -> int:
+            real_write(fd, data[: len(data) // 2])
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(archive_module.os, "write", full_after_half)
+        with pytest.raises(ArchiveError, match="disk full"):
+            save(run, "lost", b'{"lost": true}')
+        monkeypatch.undo()
+        save(run, "later", b'{"later": true}')
+    archive = open_archive(tmp_path)
+    assert set(archive.latest_of_kind("workout")) == {"kept", "later"}
+    assert verify_archive(archive, read_data=True).clean
+
+
+def test_status_reports_runs_kinds_workouts_dates_and_bytes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with open_archive(tmp_path, create=True).begin_run({}) as run:
+        body = orjson.dumps({"pad": "x" * 5000})
+        save(run, "w1", body, labels={"start_time": 1_600_000_000})
+        save(run, "w2", body, labels={"start_time": 1_700_000_000})
+        save(run, "w1", body, kind="performance_graph")
+    assert main(["status", "--archive", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "workouts: 2 with details, 1 with graphs" in out
+    assert "workout dates: 2020-09-13 to 2023-11-14" in out
+    assert "complete" in out
+    status = archive_status(open_archive(tmp_path))
+    assert status.raw_bytes == 3 * len(body) and status.blobs == 1
+    assert status.raw_bytes / status.disk_bytes > 10
