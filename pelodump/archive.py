@@ -292,6 +292,14 @@ class Archive:
         with open(self.blob_path(blob_id), "rb") as file:
             return _decompressor().decompress(file.read())
 
+    def captures_of_kind(self, kind: str) -> Iterator[Capture]:
+        """Every successful capture of a kind, oldest first, read afresh from the logs."""
+        for _, record in self.iter_records():
+            if isinstance(record, dict) and record["type"] == "capture" and record["kind"] == kind:
+                capture = _capture_from_record(record)
+                if capture.ok:
+                    yield capture
+
     def iter_records(self) -> Iterator[tuple[Path, dict[str, Any] | LogProblem]]:
         """Every record of every run log in order, read afresh from disk (for verify and status)."""
         for log in sorted(self.runs_dir.glob("*.jsonl")):
