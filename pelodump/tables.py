@@ -1,9 +1,515 @@
-"""Not built yet: see the open issues."""
+"""`pelodump build` and the notebook API: tidy polars tables from the archive, offline.
 
+Everything here reads the archive alone; it never touches the network (nor imports what does).
+The tables are built from the latest successful capture of each workout, performance graph,
+workouts page and class (ride details), batch by batch so that memory stays flat however long
+the history: a batch of a few hundred workouts becomes frames, is written to a part file, and
+is dropped; at the end each table's parts are streamed into its one output file.
+
+Notebook use:
+
+    import pelodump
+    workouts = pelodump.read_workouts("archive", discipline="cycling", since="2024-01-01")
+    samples = pelodump.scan_samples("archive").filter(pl.col("heart_rate_bpm") > 150).collect()
+
+What each table holds: see transform.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
-from pelodump.errors import PelodumpError
+import orjson
+import polars as pl
+import zstandard
+from polars.io.plugins import register_io_source
+
+from pelodump.archive import Archive, Capture, open_archive
+from pelodump.errors import EXIT_OK, EXIT_PROBLEMS, PelodumpError
+from pelodump.transform import (
+    SCHEMAS,
+    GraphBatch,
+    ride_row,
+    rides_frame,
+    workout_row,
+    workouts_frame,
+)
+
+TABLES = ("workouts", "samples", "metrics_long", "segments", "locations", "rides")
+_GRAPH_TABLES = {"workouts", "samples", "metrics_long", "segments", "locations"}
+_EXTENSIONS = {"parquet": "parquet", "csv": "csv", "ndjson": "ndjson"}
+
+# Values a batch holds before it becomes frames. About 1 million values is ~500 per-second
+# workouts, ~100 MB at the peak of turning them into frames: memory stays flat, and polars
+# gets columns long enough to be fast.
+BATCH_VALUES = 1_000_000
+
+# The API calls the Row "caesar"; let people say what they mean.
+_DISCIPLINE_ALIASES = {"rowing": "caesar", "row": "caesar"}
 
 
-def run_build_command(*args: Any, **kwargs: Any) -> int:
-    raise PelodumpError("'pelodump build' is not built yet")
+# --- what to build ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which workouts to build: by fitness discipline and by start time (UTC)."""
+
+    disciplines: frozenset[str] | None = None
+    since: datetime | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        disciplines: str | Iterable[str] | None = None,
+        since: str | date | datetime | None = None,
+    ) -> Selection:
+        """From the command line's or a notebook's values; PelodumpError for a bad date."""
+        if isinstance(disciplines, str):
+            disciplines = [disciplines]
+        chosen = None
+        if disciplines:
+            chosen = frozenset(
+                _DISCIPLINE_ALIASES.get(d.strip().lower(), d.strip().lower()) for d in disciplines
+            )
+        return cls(chosen, _parse_since(since))
+
+    @property
+    def active(self) -> bool:
+        return self.disciplines is not None or self.since is not None
+
+    def keeps(self, detail: dict[str, Any] | None) -> bool:
+        """Whether a workout is selected; one whose detail is unknown is kept only when no
+        filter is set (there is nothing to filter it on)."""
+        if not self.active:
+            return True
+        if detail is None:
+            return False
+        if self.disciplines is not None:
+            discipline = detail.get("fitness_discipline")
+            if not isinstance(discipline, str) or discipline.lower() not in self.disciplines:
+                return False
+        if self.since is not None:
+            start = detail.get("start_time")
+            if not isinstance(start, int | float) or isinstance(start, bool):
+                return False
+            return start >= self.since.timestamp()
+        return True
+
+
+def _parse_since(since: str | date | datetime | None) -> datetime | None:
+    if since is None:
+        return None
+    if isinstance(since, datetime):
+        moment = since
+    elif isinstance(since, date):
+        moment = datetime(since.year, since.month, since.day)
+    else:
+        try:
+            moment = datetime.fromisoformat(str(since).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise PelodumpError(
+                f"--since: {since!r} is not a date; use YYYY-MM-DD or an ISO date and time"
+            ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+# --- reading the archive ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A capture whose body could not be used."""
+
+    kind: str
+    key: str
+    reason: str
+
+
+@dataclass
+class BuildReport:
+    """What a build produced and what it had to leave out."""
+
+    rows: dict[str, int] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+    skipped: list[Skipped] = field(default_factory=list)
+    unknown_units: set[tuple[str, str | None]] = field(default_factory=set)
+    mismatched_workouts: int = 0
+    seconds: float = 0.0
+
+
+def read_json(archive: Archive, capture: Capture | None, report: BuildReport) -> dict | None:
+    """A capture's body as a dict, or None (and a line in the report) when it cannot be read."""
+    if capture is None or capture.blob is None:
+        return None
+    reason = None
+    try:
+        body = orjson.loads(archive.read_blob(capture.blob))
+    except FileNotFoundError:
+        reason = f"blob {capture.blob} is missing from the archive"
+    except orjson.JSONDecodeError as error:
+        reason = f"not valid JSON ({error})"
+    except (OSError, ValueError, zstandard.ZstdError) as error:
+        reason = f"blob {capture.blob} cannot be read ({error})"
+    else:
+        if isinstance(body, dict):
+            return body
+        reason = f"not a JSON object (a {type(body).__name__})"
+    report.skipped.append(Skipped(capture.kind, capture.key, reason))
+    return None
+
+
+def _slim_list_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A workouts-page item without the bulky ride text, kept to stand in for a missing detail."""
+    ride = item.get("ride") if isinstance(item.get("ride"), dict) else {}
+    instructor = ride.get("instructor") if isinstance(ride.get("instructor"), dict) else {}
+    slim = {k: v for k, v in item.items() if not isinstance(v, dict | list)}
+    slim["effort_zones"] = item.get("effort_zones")
+    slim["ride"] = {
+        "id": ride.get("id"),
+        "title": ride.get("title"),
+        "duration": ride.get("duration"),
+        "instructor_id": ride.get("instructor_id"),
+        "instructor": {"name": instructor.get("name")},
+    }
+    return slim
+
+
+def _list_items(archive: Archive, report: BuildReport) -> dict[str, dict[str, Any]]:
+    """Every workout the workouts pages list, by id (pages overlap when a crawl ran long)."""
+    items: dict[str, dict[str, Any]] = {}
+    for capture in archive.latest_of_kind("workouts_page").values():
+        page = read_json(archive, capture, report) or {}
+        data = page.get("data")
+        for item in data if isinstance(data, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                items[item["id"]] = _slim_list_item(item)
+    return items
+
+
+def _in_time_order(ids: set[str], items: dict[str, dict[str, Any]]) -> list[str]:
+    """Oldest first by the list's `created_at` where known, so part files come out in order."""
+
+    def key(workout_id: str) -> tuple[float, str]:
+        created = items.get(workout_id, {}).get("created_at")
+        return (created if isinstance(created, int | float) else float("inf"), workout_id)
+
+    return sorted(ids, key=key)
+
+
+def iter_tables(
+    archive: Archive, tables: set[str], selection: Selection, report: BuildReport
+) -> Iterator[dict[str, pl.DataFrame]]:
+    """The wanted tables, batch by batch: graph tables every few hundred workouts, then the
+    workouts table (sorted, complete) and the rides table once each at the end."""
+    items = _list_items(archive, report)
+    details = archive.latest_of_kind("workout")
+    graphs = archive.latest_of_kind("performance_graph")
+    needs_graph = bool(tables & _GRAPH_TABLES)
+    rows: list[dict[str, Any]] = []
+    intervals: list[pl.DataFrame] = []
+    ride_ids: set[str] = set()
+    instructor_names: dict[str, str] = {}
+    batch = GraphBatch(tables)
+
+    def flush() -> dict[str, pl.DataFrame]:
+        frames, batch_intervals, unknown = batch.frames()
+        intervals.append(batch_intervals)
+        report.unknown_units |= unknown
+        return frames
+
+    for workout_id in _in_time_order(set(items) | set(details) | set(graphs), items):
+        detail = read_json(archive, details.get(workout_id), report) or items.get(workout_id)
+        if not selection.keeps(detail):
+            continue
+        graph = read_json(archive, graphs.get(workout_id), report) if needs_graph else None
+        if detail is None and graph is None:
+            continue  # every body of it is unreadable: already reported
+        ride = (detail or {}).get("ride")
+        if isinstance(ride, dict):
+            if isinstance(ride.get("id"), str):
+                ride_ids.add(ride["id"])
+            name = (ride.get("instructor") or {}).get("name")
+            if isinstance(ride.get("instructor_id"), str) and isinstance(name, str):
+                instructor_names[ride["instructor_id"]] = name
+        if not needs_graph:
+            continue
+        row = workout_row(workout_id, detail, graph)
+        if graph is not None:
+            batch.add(workout_id, graph, row)
+            report.mismatched_workouts += bool(row["metric_length_mismatches"])
+        if "workouts" in tables:
+            rows.append(row)
+        if batch.size >= BATCH_VALUES:
+            yield flush()
+            batch = GraphBatch(tables)
+    if batch.workout_ids:
+        yield flush()
+
+    if "workouts" in tables:
+        computed = pl.concat(intervals) if intervals else None
+        yield {"workouts": workouts_frame(rows, computed)}
+    if "rides" in tables:
+        ride_rows = []
+        for ride_id, capture in sorted(archive.latest_of_kind("ride_details").items()):
+            if selection.active and ride_id not in ride_ids:
+                continue
+            ride_details = read_json(archive, capture, report)
+            if ride_details is not None:
+                ride_rows.append(ride_row(ride_id, ride_details, instructor_names))
+        yield {"rides": rides_frame(ride_rows)}
+
+
+# --- writing the tables -------------------------------------------------------------------------
+
+
+class _TableFile:
+    """One table's output: batches go to part files, then stream into one file, atomically."""
+
+    def __init__(self, name: str, parts_dir: Path) -> None:
+        self.name = name
+        self.parts_dir = parts_dir
+        self.parts: list[Path] = []
+        self.rows = 0
+
+    def add(self, frame: pl.DataFrame) -> None:
+        if frame.is_empty():
+            return
+        part = self.parts_dir / f"{self.name}-{len(self.parts):05d}.arrow"
+        frame.write_ipc(part, compression="lz4")
+        self.parts.append(part)
+        self.rows += frame.height
+
+    def finish(self, out_dir: Path, fmt: str) -> Path:
+        path = out_dir / f"{self.name}.{_EXTENSIONS[fmt]}"
+        tmp = out_dir / f".{path.name}.tmp"
+        lazy = pl.scan_ipc(self.parts) if self.parts else SCHEMAS[self.name].to_frame().lazy()
+        try:
+            if fmt == "parquet":
+                lazy.sink_parquet(tmp)
+            elif fmt == "csv":
+                lazy.sink_csv(tmp)
+            else:
+                lazy.sink_ndjson(tmp)
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        return path
+
+
+def build_tables(
+    archive: Archive,
+    out_dir: Path,
+    fmt: str = "parquet",
+    selection: Selection | None = None,
+) -> BuildReport:
+    """Write every table to out_dir, one file each; the report says what was built and skipped."""
+    started = time.perf_counter()
+    report = BuildReport()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        parts_dir = Path(tempfile.mkdtemp(prefix=".pelodump-build-", dir=out_dir))
+    except OSError as error:
+        raise PelodumpError(
+            f"cannot write tables to {out_dir}: {error.strerror or error}"
+        ) from None
+    try:
+        files = {name: _TableFile(name, parts_dir) for name in TABLES}
+        for frames in iter_tables(archive, set(TABLES), selection or Selection(), report):
+            for name, frame in frames.items():
+                files[name].add(frame)
+        for name, table_file in files.items():
+            report.files[name] = table_file.finish(out_dir, fmt)
+            report.rows[name] = table_file.rows
+    except OSError as error:
+        raise PelodumpError(
+            f"cannot write tables to {out_dir}: {error.strerror or error}"
+        ) from None
+    finally:
+        shutil.rmtree(parts_dir, ignore_errors=True)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _print_report(report: BuildReport, archive_root: Path, out_dir: Path, fmt: str) -> None:
+    print(
+        f"built {len(report.files)} tables from {archive_root} into {out_dir} ({fmt}) "
+        f"in {report.seconds:.1f} s:"
+    )
+    for name, path in report.files.items():
+        print(f"  {name:<13} {report.rows[name]:>11,} rows  {path}")
+    if report.mismatched_workouts:
+        print(
+            f"note: {report.mismatched_workouts} workouts have metric values arrays longer or "
+            "shorter than their time array; they were cut to the shorter "
+            "(see workouts.metric_length_mismatches)"
+        )
+    if report.unknown_units:
+        pairs = ", ".join(
+            f"{slug} in {unit!r}" for slug, unit in sorted(report.unknown_units, key=str)
+        )
+        print(
+            f"note: units pelodump cannot convert were left null in samples (the values are in "
+            f"metrics_long as sent): {pairs}"
+        )
+    if report.skipped:
+        print(
+            f"skipped {len(report.skipped)} unreadable captures (the rest was built):",
+            file=sys.stderr,
+        )
+        for item in report.skipped[:50]:
+            print(f"  {item.kind} {item.key}: {item.reason}", file=sys.stderr)
+        if len(report.skipped) > 50:
+            print(f"  ... and {len(report.skipped) - 50} more", file=sys.stderr)
+
+
+def run_build_command(args: argparse.Namespace) -> int:
+    """`pelodump build`: exit 0 when every capture was read, 1 when some had to be skipped."""
+    selection = Selection.parse(args.discipline, args.since)
+    archive = open_archive(args.archive)
+    report = build_tables(archive, args.out, args.format, selection)
+    _print_report(report, args.archive, args.out, args.format)
+    return EXIT_PROBLEMS if report.skipped else EXIT_OK
+
+
+# --- the notebook API ---------------------------------------------------------------------------
+
+Discipline = str | Iterable[str] | None
+Since = str | date | datetime | None
+
+
+def _warn_skipped(report: BuildReport) -> None:
+    if report.skipped:
+        listed = "; ".join(f"{s.kind} {s.key}: {s.reason}" for s in report.skipped[:5])
+        more = f" (and {len(report.skipped) - 5} more)" if len(report.skipped) > 5 else ""
+        warnings.warn(
+            f"pelodump skipped {len(report.skipped)} unreadable captures: {listed}{more}",
+            stacklevel=3,
+        )
+
+
+def _read(table: str, archive: str | Path, discipline: Discipline, since: Since) -> pl.DataFrame:
+    selection = Selection.parse(discipline, since)
+    report = BuildReport()
+    frames = [
+        batch[table]
+        for batch in iter_tables(open_archive(archive), {table}, selection, report)
+        if table in batch
+    ]
+    _warn_skipped(report)
+    return pl.concat(frames) if frames else SCHEMAS[table].to_frame()
+
+
+def _scan(table: str, archive: str | Path, discipline: Discipline, since: Since) -> pl.LazyFrame:
+    selection = Selection.parse(discipline, since)
+    opened = open_archive(archive)  # fail now, not at collect time, if there is no archive
+
+    def batches(
+        with_columns: list[str] | None,
+        predicate: pl.Expr | None,
+        n_rows: int | None,
+        _batch_size: int | None,
+    ) -> Iterator[pl.DataFrame]:
+        report = BuildReport()
+        produced = 0
+        for batch in iter_tables(opened, {table}, selection, report):
+            frame = batch.get(table)
+            if frame is None:
+                continue
+            if predicate is not None:
+                frame = frame.filter(predicate)
+            if with_columns is not None:
+                frame = frame.select(with_columns)
+            if n_rows is not None:
+                frame = frame.head(n_rows - produced)
+            produced += frame.height
+            yield frame
+            if n_rows is not None and produced >= n_rows:
+                return
+        _warn_skipped(report)
+
+    return register_io_source(batches, schema=SCHEMAS[table])
+
+
+def read_workouts(
+    archive: str | Path = "archive", *, discipline: Discipline = None, since: Since = None
+) -> pl.DataFrame:
+    """One row per workout: Peloton's own figures in metric units (see transform.py)."""
+    return _read("workouts", archive, discipline, since)
+
+
+def read_samples(
+    archive: str | Path = "archive", *, discipline: Discipline = None, since: Since = None
+) -> pl.DataFrame:
+    """One row per workout per sample, keyed on (workout_id, offset_s); metric units."""
+    return _read("samples", archive, discipline, since)
+
+
+def read_metrics_long(
+    archive: str | Path = "archive", *, discipline: Discipline = None, since: Since = None
+) -> pl.DataFrame:
+    """Every time-series value as the API sent it: workout_id, offset_s, slug, value, unit."""
+    return _read("metrics_long", archive, discipline, since)
+
+
+def read_segments(
+    archive: str | Path = "archive", *, discipline: Discipline = None, since: Since = None
+) -> pl.DataFrame:
+    """The class plan of each workout: one row per segment."""
+    return _read("segments", archive, discipline, since)
+
+
+def read_locations(
+    archive: str | Path = "archive", *, discipline: Discipline = None, since: Since = None
+) -> pl.DataFrame:
+    """GPS points of outdoor workouts."""
+    return _read("locations", archive, discipline, since)
+
+
+def read_rides(
+    archive: str | Path = "archive", *, discipline: Discipline = None, since: Since = None
+) -> pl.DataFrame:
+    """One row per class whose details the archive holds (with filters: the selected
+    workouts' classes)."""
+    return _read("rides", archive, discipline, since)
+
+
+def scan_workouts(
+    archive: str | Path = "archive", *, discipline: Discipline = None, since: Since = None
+) -> pl.LazyFrame:
+    """read_workouts, lazily: the archive is read when the query is collected."""
+    return _scan("workouts", archive, discipline, since)
+
+
+def scan_samples(
+    archive: str | Path = "archive", *, discipline: Discipline = None, since: Since = None
+) -> pl.LazyFrame:
+    """read_samples, lazily and batch by batch: a streaming query never holds every sample."""
+    return _scan("samples", archive, discipline, since)
+
+
+def scan_segments(
+    archive: str | Path = "archive", *, discipline: Discipline = None, since: Since = None
+) -> pl.LazyFrame:
+    """read_segments, lazily."""
+    return _scan("segments", archive, discipline, since)
+
+
+def scan_metrics_long(
+    archive: str | Path = "archive", *, discipline: Discipline = None, since: Since = None
+) -> pl.LazyFrame:
+    """read_metrics_long, lazily and batch by batch."""
+    return _scan("metrics_long", archive, discipline, since)

@@ -1,0 +1,671 @@
+"""Parsed Peloton JSON in, table rows and polars frames out: no archive, no files.
+
+`workout_row` turns one workout (its detail and its performance graph) into the workouts row;
+`GraphBatch` gathers the time series of a few hundred graphs as flat Python lists and hands them
+to polars in one go (one Series per column per batch, never a Python loop per value);
+`ride_row` turns a class's details into the rides row.
+
+Rules every function follows: metrics are found by slug, never by position; figures are Peloton's
+own, converted to metric units with each figure's `display_unit` (see units.py); anything missing,
+null or of an unexpected type becomes null rather than an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+
+from pelodump.units import convert, factor
+
+# --- schemas ------------------------------------------------------------------------------------
+
+# Time-series slug -> (samples column, metric unit of that column).
+SAMPLE_METRICS: dict[str, tuple[str, str]] = {
+    "output": ("output_w", "w"),
+    "cadence": ("cadence_rpm", "rpm"),
+    "resistance": ("resistance_pct", "%"),
+    "speed": ("speed_kph", "kph"),
+    "heart_rate": ("heart_rate_bpm", "bpm"),
+    "incline": ("incline_pct", "%"),
+    "pace": ("pace_min_per_km", "min/km"),
+    "altitude": ("altitude_m", "m"),
+    "stroke_rate": ("stroke_rate_spm", "spm"),
+    "split_pace": ("split_pace_min_per_500m", "min/500m"),
+}
+
+UTC_TIME = pl.Datetime("us", "UTC")
+
+WORKOUTS_SCHEMA = pl.Schema(
+    {
+        "workout_id": pl.String,
+        "user_id": pl.String,
+        "peloton_id": pl.String,
+        "ride_id": pl.String,
+        "title": pl.String,
+        "instructor": pl.String,
+        "fitness_discipline": pl.String,
+        "workout_type": pl.String,
+        "device_type": pl.String,
+        "platform": pl.String,
+        "status": pl.String,
+        "is_outdoor": pl.Boolean,
+        "start_time": UTC_TIME,
+        "end_time": UTC_TIME,
+        "timezone": pl.String,
+        "duration_s": pl.Float64,
+        "ride_length_s": pl.Float64,
+        "total_output_kj": pl.Float64,
+        "total_work_kj": pl.Float64,
+        "avg_output_w": pl.Float64,
+        "max_output_w": pl.Float64,
+        "avg_cadence_rpm": pl.Float64,
+        "max_cadence_rpm": pl.Float64,
+        "avg_resistance_pct": pl.Float64,
+        "max_resistance_pct": pl.Float64,
+        "avg_speed_kph": pl.Float64,
+        "max_speed_kph": pl.Float64,
+        "distance_km": pl.Float64,
+        "calories_kcal": pl.Float64,
+        "avg_heart_rate_bpm": pl.Float64,
+        "max_heart_rate_bpm": pl.Float64,
+        "avg_incline_pct": pl.Float64,
+        "max_incline_pct": pl.Float64,
+        "avg_pace_min_per_km": pl.Float64,
+        "best_pace_min_per_km": pl.Float64,
+        "elevation_m": pl.Float64,
+        "avg_stroke_rate_spm": pl.Float64,
+        "max_stroke_rate_spm": pl.Float64,
+        "avg_split_pace_min_per_500m": pl.Float64,
+        "best_split_pace_min_per_500m": pl.Float64,
+        "stroke_count": pl.Float64,
+        "effort_points": pl.Float64,
+        "hr_zone1_s": pl.Float64,
+        "hr_zone2_s": pl.Float64,
+        "hr_zone3_s": pl.Float64,
+        "hr_zone4_s": pl.Float64,
+        "hr_zone5_s": pl.Float64,
+        "is_personal_record": pl.Boolean,
+        "leaderboard_rank": pl.Int64,
+        "leaderboard_users": pl.Int64,
+        "ftp_w": pl.Float64,
+        # Computed by pelodump from the graph, not reported by Peloton:
+        "has_graph": pl.Boolean,
+        "samples_count": pl.Int64,
+        "sample_interval_s": pl.Float64,
+        "metric_length_mismatches": pl.Int64,
+        "location_points": pl.Int64,
+    }
+)
+
+SAMPLES_SCHEMA = pl.Schema(
+    {"workout_id": pl.String, "offset_s": pl.Int64}
+    | {column: pl.Float64 for column, _ in SAMPLE_METRICS.values()}
+)
+
+METRICS_LONG_SCHEMA = pl.Schema(
+    {
+        "workout_id": pl.String,
+        "offset_s": pl.Int64,
+        "slug": pl.String,
+        "value": pl.Float64,
+        "unit": pl.String,
+    }
+)
+
+SEGMENTS_SCHEMA = pl.Schema(
+    {
+        "workout_id": pl.String,
+        "segment_index": pl.Int64,
+        "segment_id": pl.String,
+        "name": pl.String,
+        "icon_slug": pl.String,
+        "metrics_type": pl.String,
+        "start_offset_s": pl.Float64,
+        "length_s": pl.Float64,
+        "intensity_mets": pl.Float64,
+        "is_drill": pl.Boolean,
+    }
+)
+
+LOCATIONS_SCHEMA = pl.Schema(
+    {
+        "workout_id": pl.String,
+        "offset_s": pl.Int64,
+        "latitude": pl.Float64,
+        "longitude": pl.Float64,
+        "accuracy_m": pl.Float64,
+        "distance_km": pl.Float64,
+        "is_gap": pl.Boolean,
+        "segment_id": pl.String,
+    }
+)
+
+RIDES_SCHEMA = pl.Schema(
+    {
+        "ride_id": pl.String,
+        "title": pl.String,
+        "description": pl.String,
+        "instructor_id": pl.String,
+        "instructor": pl.String,
+        "fitness_discipline": pl.String,
+        "duration_s": pl.Float64,
+        "length_s": pl.Float64,
+        "difficulty_estimate": pl.Float64,
+        "difficulty_rating_avg": pl.Float64,
+        "overall_rating_avg": pl.Float64,
+        "original_air_time": UTC_TIME,
+        "is_fixed_distance": pl.Boolean,
+        "distance_km": pl.Float64,
+        "class_types": pl.String,
+        "segment_count": pl.Int64,
+        "song_count": pl.Int64,
+    }
+)
+
+SCHEMAS: dict[str, pl.Schema] = {
+    "workouts": WORKOUTS_SCHEMA,
+    "samples": SAMPLES_SCHEMA,
+    "metrics_long": METRICS_LONG_SCHEMA,
+    "segments": SEGMENTS_SCHEMA,
+    "locations": LOCATIONS_SCHEMA,
+    "rides": RIDES_SCHEMA,
+}
+
+# --- tolerant accessors: the API's shapes vary, and a missing piece is null, never an error ------
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _number(value: object) -> float | int | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _bool(value: object) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _utc(value: object) -> datetime | None:
+    """Peloton's times are Unix seconds; an ISO string is accepted too."""
+    seconds = _number(value)
+    if seconds is not None:
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return None
+
+
+def _by_slug(items: object) -> dict[str, dict[str, Any]]:
+    """Entries of a list of {slug, ...} keyed by slug; the first wins when a slug repeats."""
+    found: dict[str, dict[str, Any]] = {}
+    for item in _list(items):
+        if isinstance(item, dict) and isinstance(item.get("slug"), str):
+            found.setdefault(item["slug"], item)
+    return found
+
+
+def metric_arrays(graph: dict[str, Any]) -> Iterator[tuple[dict[str, Any], bool]]:
+    """Every time-series metric of a graph with whether it is the one its slug stands for.
+
+    The graph's own metrics come first; then the `alternatives` they carry (a Tread's `speed`
+    lives inside `pace`) whose slug no metric of the graph already has. When a slug repeats, the
+    first array is the one the samples table uses (`True`); the others are still yielded.
+    """
+    metrics = [m for m in _list(graph.get("metrics")) if isinstance(m, dict)]
+    seen: set[object] = set()
+    for metric in metrics:
+        slug = metric.get("slug")
+        yield metric, slug not in seen
+        seen.add(slug)
+    for metric in metrics:
+        for alternative in _list(metric.get("alternatives")):
+            if isinstance(alternative, dict) and alternative.get("slug") not in seen:
+                seen.add(alternative.get("slug"))
+                yield alternative, True
+
+
+# --- the workouts row ---------------------------------------------------------------------------
+
+
+def _metric_figure(
+    metrics: dict[str, dict[str, Any]],
+    averages: dict[str, dict[str, Any]],
+    slug: str,
+    key: str,
+    target: str,
+) -> float | None:
+    """A metric's `average_value` or `max_value`, else for averages the `avg_<slug>` summary."""
+    metric = metrics.get(slug, {})
+    value = convert(metric.get(key), metric.get("display_unit"), target)
+    if value is None and key == "average_value":
+        summary = averages.get(f"avg_{slug}", {})
+        value = convert(summary.get("value"), summary.get("display_unit"), target)
+    return value
+
+
+def _summary(summaries: dict[str, dict[str, Any]], slug: str, target: str | None) -> float | None:
+    summary = summaries.get(slug, {})
+    return convert(summary.get("value"), summary.get("display_unit"), target)
+
+
+def _hr_zone_seconds(
+    graph: dict[str, Any], detail: dict[str, Any], heart_rate: dict[str, Any]
+) -> list[float | None]:
+    """Seconds in heart-rate zones 1..5, from the first source that has them."""
+    for durations in (
+        _dict(_dict(graph.get("effort_zones")).get("heart_rate_zone_durations")),
+        _dict(_dict(detail.get("effort_zones")).get("heart_rate_zone_durations")),
+    ):
+        if durations:
+            return [_number(durations.get(f"heart_rate_z{i}_duration")) for i in range(1, 6)]
+    zones = _by_slug(heart_rate.get("zones"))
+    if zones:
+        return [_number(zones.get(f"zone{i}", {}).get("duration")) for i in range(1, 6)]
+    durations = _dict(detail.get("total_heart_rate_zone_durations"))
+    return [_number(durations.get(f"heart_rate_z{i}_duration")) for i in range(1, 6)]
+
+
+def workout_row(
+    workout_id: str, detail: dict[str, Any] | None, graph: dict[str, Any] | None
+) -> dict[str, Any]:
+    """One workouts row from the workout's detail (or list item) and its performance graph.
+
+    Either may be None: the row then holds what the other one knows. The columns computed from
+    the samples (`samples_count`, `sample_interval_s`, ...) are filled by GraphBatch.
+    """
+    detail, graph = detail or {}, graph or {}
+    ride = _dict(detail.get("ride"))
+    metrics: dict[str, dict[str, Any]] = {}
+    for metric, primary in metric_arrays(graph):
+        if primary and isinstance(metric.get("slug"), str):
+            metrics[metric["slug"]] = metric
+    averages = _by_slug(graph.get("average_summaries"))
+    summaries = _by_slug(graph.get("summaries"))
+    effort = _dict(graph.get("effort_zones")) or _dict(detail.get("effort_zones"))
+    start, end = _utc(detail.get("start_time")), _utc(detail.get("end_time"))
+    duration = _number(graph.get("duration"))
+    if duration is None and start and end:
+        duration = (end - start).total_seconds()
+    total_work = _number(detail.get("total_work"))
+    total_output = _summary(summaries, "total_output", "kj")
+    ftp = _number(_dict(detail.get("ftp_info")).get("ftp"))
+
+    def figure(slug: str, key: str, target: str) -> float | None:
+        return _metric_figure(metrics, averages, slug, key, target)
+
+    zones = _hr_zone_seconds(graph, detail, metrics.get("heart_rate", {}))
+    return {
+        "workout_id": workout_id,
+        "user_id": _str(detail.get("user_id")),
+        "peloton_id": _str(detail.get("peloton_id")),
+        "ride_id": _str(ride.get("id")),
+        # A class's title is the ride's; a Just Ride or freestyle has its own title or name.
+        "title": _str(ride.get("title")) or _str(detail.get("title")) or _str(detail.get("name")),
+        "instructor": _str(_dict(ride.get("instructor")).get("name")),
+        "fitness_discipline": _str(detail.get("fitness_discipline")),
+        "workout_type": _str(detail.get("workout_type")),
+        "device_type": _str(detail.get("device_type")),
+        "platform": _str(detail.get("platform")),
+        "status": _str(detail.get("status")),
+        "is_outdoor": _bool(detail.get("is_outdoor")),
+        "start_time": start,
+        "end_time": end,
+        "timezone": _str(detail.get("timezone")),
+        "duration_s": duration,
+        "ride_length_s": _number(ride.get("duration")),
+        "total_output_kj": total_output
+        if total_output is not None
+        else convert(total_work, "j", "kj"),
+        "total_work_kj": convert(total_work, "j", "kj"),
+        "avg_output_w": figure("output", "average_value", "w"),
+        "max_output_w": figure("output", "max_value", "w"),
+        "avg_cadence_rpm": figure("cadence", "average_value", "rpm"),
+        "max_cadence_rpm": figure("cadence", "max_value", "rpm"),
+        "avg_resistance_pct": figure("resistance", "average_value", "%"),
+        "max_resistance_pct": figure("resistance", "max_value", "%"),
+        "avg_speed_kph": figure("speed", "average_value", "kph"),
+        "max_speed_kph": figure("speed", "max_value", "kph"),
+        "distance_km": _summary(summaries, "distance", "km"),
+        "calories_kcal": _summary(summaries, "calories", "kcal"),
+        "avg_heart_rate_bpm": figure("heart_rate", "average_value", "bpm"),
+        "max_heart_rate_bpm": figure("heart_rate", "max_value", "bpm"),
+        "avg_incline_pct": figure("incline", "average_value", "%"),
+        "max_incline_pct": figure("incline", "max_value", "%"),
+        "avg_pace_min_per_km": figure("pace", "average_value", "min/km"),
+        # For a pace Peloton's `max_value` is the best (lowest) pace.
+        "best_pace_min_per_km": figure("pace", "max_value", "min/km"),
+        "elevation_m": _summary(summaries, "elevation", "m"),
+        "avg_stroke_rate_spm": figure("stroke_rate", "average_value", "spm"),
+        "max_stroke_rate_spm": figure("stroke_rate", "max_value", "spm"),
+        "avg_split_pace_min_per_500m": figure("split_pace", "average_value", "min/500m"),
+        "best_split_pace_min_per_500m": figure("split_pace", "max_value", "min/500m"),
+        "stroke_count": _summary(summaries, "stroke_count", None),
+        "effort_points": _number(effort.get("total_effort_points")),
+        **{f"hr_zone{i}_s": seconds for i, seconds in enumerate(zones, start=1)},
+        "is_personal_record": _bool(detail.get("is_total_work_personal_record")),
+        "leaderboard_rank": _int(detail.get("leaderboard_rank")),
+        "leaderboard_users": _int(detail.get("total_leaderboard_users")),
+        "ftp_w": ftp if ftp else None,  # 0 means "no FTP set"
+        "has_graph": bool(graph),
+        "samples_count": None,
+        "sample_interval_s": None,
+        "metric_length_mismatches": None,
+        "location_points": None,
+    }
+
+
+def _int(value: object) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None else None
+
+
+def workouts_frame(
+    rows: list[dict[str, Any]], intervals: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """The workouts table, oldest first, with the sample intervals GraphBatch computed."""
+    frame = pl.from_dicts(rows, schema=WORKOUTS_SCHEMA) if rows else WORKOUTS_SCHEMA.to_frame()
+    if intervals is not None:
+        frame = frame.drop("sample_interval_s").join(intervals, on="workout_id", how="left")
+    return frame.select(WORKOUTS_SCHEMA.names()).sort("start_time", "workout_id", nulls_last=True)
+
+
+def segment_rows(workout_id: str, graph: dict[str, Any]) -> list[dict[str, Any]]:
+    """The class plan as performed: one row per entry of `segment_list`."""
+    return [
+        {
+            "workout_id": workout_id,
+            "segment_index": index,
+            "segment_id": _str(segment.get("id")),
+            "name": _str(segment.get("name")),
+            "icon_slug": _str(segment.get("icon_slug")),
+            "metrics_type": _str(segment.get("metrics_type")),
+            "start_offset_s": _number(segment.get("start_time_offset")),
+            "length_s": _number(segment.get("length")),
+            "intensity_mets": _number(segment.get("intensity_in_mets")),
+            "is_drill": _bool(segment.get("is_drill")),
+        }
+        for index, segment in enumerate(_list(graph.get("segment_list")))
+        if isinstance(segment, dict)
+    ]
+
+
+# --- the time series, batched -------------------------------------------------------------------
+
+
+class GraphBatch:
+    """The time series, plan and GPS of a batch of workouts, turned into frames at once.
+
+    `add` only extends flat lists (C-speed slices and extends of the lists orjson built);
+    `frames` makes one polars Series per column for the whole batch and does the unit
+    conversion, the keying on `seconds_since_pedaling_start` and the reshaping in polars.
+    Values arrays longer or shorter than the time array are cut to the shorter length (the
+    extra values have no time to be keyed on) and counted in `metric_length_mismatches`.
+    """
+
+    def __init__(self, tables: set[str]) -> None:
+        self.tables = tables
+        self.keep_values = bool(tables & {"samples", "metrics_long"})
+        self.workout_ids: list[str] = []
+        self.time_lengths: list[int] = []
+        self.offsets: list[Any] = []
+        # One "run" per values array kept: which workout, slug, unit, how many values.
+        self.run_workout: list[int] = []
+        self.run_slug: list[str | None] = []
+        self.run_unit: list[str | None] = []
+        self.run_length: list[int] = []
+        self.run_primary: list[bool] = []
+        self.values: list[Any] = []
+        self.segments: list[dict[str, Any]] = []
+        self.location_runs: list[tuple[int, str | None, bool | None, int]] = []
+        self.coordinates: list[dict[str, Any]] = []
+
+    @property
+    def size(self) -> int:
+        """Roughly how many values the batch holds: flush when it passes a limit."""
+        return len(self.offsets) + len(self.values) + len(self.coordinates)
+
+    def add(self, workout_id: str, graph: dict[str, Any], row: dict[str, Any]) -> None:
+        """Take in one workout's graph; fills the computed columns of its workouts row."""
+        seconds = _list(graph.get("seconds_since_pedaling_start"))
+        index = len(self.workout_ids)
+        mismatches = 0
+        runs: list[tuple[str | None, str | None, int, bool, list[Any]]] = []
+        for metric, primary in metric_arrays(graph):
+            values = _list(metric.get("values"))
+            count = min(len(values), len(seconds))
+            mismatches += len(values) != len(seconds)
+            if self.keep_values and count:
+                kept = values if count == len(values) else values[:count]
+                slug, unit = _str(metric.get("slug")), _str(metric.get("display_unit"))
+                runs.append((slug, unit, count, primary, kept))
+        location_runs = []
+        coordinates: list[dict[str, Any]] = []
+        for segment in map(_dict, _list(graph.get("location_data"))):
+            points = [p for p in _list(segment.get("coordinates")) if isinstance(p, dict)]
+            if points:
+                segment_id, is_gap = _str(segment.get("segment_id")), _bool(segment.get("is_gap"))
+                location_runs.append((index, segment_id, is_gap, len(points)))
+                coordinates.extend(points)
+        # Nothing above can fail half-way through the lists below: commit in one go.
+        self.workout_ids.append(workout_id)
+        self.time_lengths.append(len(seconds))
+        self.offsets.extend(seconds)
+        for slug, unit, count, primary, kept in runs:
+            self.run_workout.append(index)
+            self.run_slug.append(slug)
+            self.run_unit.append(unit)
+            self.run_length.append(count)
+            self.run_primary.append(primary)
+            self.values.extend(kept)
+        if "locations" in self.tables:
+            self.location_runs.extend(location_runs)
+            self.coordinates.extend(coordinates)
+        if "segments" in self.tables:
+            self.segments.extend(segment_rows(workout_id, graph))
+        row["samples_count"] = len(seconds)
+        row["metric_length_mismatches"] = mismatches
+        row["location_points"] = len(coordinates)
+
+    def frames(self) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, set[tuple[str, str | None]]]:
+        """The batch's tables, its sample intervals (workout_id, sample_interval_s), and the
+        (slug, unit) pairs whose unit could not be converted."""
+        ids = pl.Series("workout_id", self.workout_ids, dtype=pl.String)
+        base = pl.DataFrame(
+            {
+                "w": pl.int_range(0, len(ids), dtype=pl.UInt32, eager=True),
+                "n": pl.Series(self.time_lengths, dtype=pl.Int64),
+            }
+        )
+        # Row i of `base_rows` is offsets[i]: the workout it belongs to, in order.
+        base_rows = base.filter(pl.col("n") > 0).select(pl.col("w").repeat_by("n").explode())
+        offsets = pl.Series("offset_s", self.offsets, dtype=pl.Int64, strict=False)
+        intervals = (
+            pl.DataFrame({"w": base_rows["w"], "offset_s": offsets})
+            .group_by("w")
+            .agg(sample_interval_s=pl.col("offset_s").diff().median())
+        )
+        intervals = intervals.select(ids.gather(intervals["w"]), "sample_interval_s")
+        tables: dict[str, pl.DataFrame] = {}
+        unknown_units: set[tuple[str, str | None]] = set()
+        if self.keep_values:
+            long = self._long(base)
+            if "metrics_long" in self.tables:
+                tables["metrics_long"] = long.select(
+                    ids.gather(long["w"]).alias("workout_id"),
+                    offsets.gather(long["row"]).alias("offset_s"),
+                    "slug",
+                    "value",
+                    "unit",
+                )
+            if "samples" in self.tables:
+                tables["samples"], unknown_units = self._samples(ids, base_rows, offsets, long)
+        if "segments" in self.tables:
+            tables["segments"] = (
+                pl.from_dicts(self.segments, schema=SEGMENTS_SCHEMA)
+                if self.segments
+                else SEGMENTS_SCHEMA.to_frame()
+            )
+        if "locations" in self.tables:
+            tables["locations"] = self._locations(ids)
+        return tables, intervals, unknown_units
+
+    def _long(self, base: pl.DataFrame) -> pl.DataFrame:
+        """One row per value kept: w (workout), row (index into offsets), slug, unit, value."""
+        first_row = base.select(pl.col("n").cum_sum() - pl.col("n"))["n"]
+        runs = pl.DataFrame(
+            {
+                "w": pl.Series(self.run_workout, dtype=pl.UInt32),
+                "slug": pl.Series(self.run_slug, dtype=pl.String),
+                "unit": pl.Series(self.run_unit, dtype=pl.String),
+                "n": pl.Series(self.run_length, dtype=pl.Int64),
+                "primary": pl.Series(self.run_primary, dtype=pl.Boolean),
+            }
+        )
+        return (
+            runs.with_columns(first=first_row.gather(runs["w"]), pos=pl.int_ranges(0, "n"))
+            .explode("pos")
+            .select(
+                "w",
+                (pl.col("first") + pl.col("pos")).alias("row"),
+                "slug",
+                "unit",
+                "primary",
+                pl.Series("value", self.values, dtype=pl.Float64, strict=False),
+            )
+        )
+
+    def _samples(
+        self,
+        ids: pl.Series,
+        base_rows: pl.DataFrame,
+        offsets: pl.Series,
+        long: pl.DataFrame,
+    ) -> tuple[pl.DataFrame, set[tuple[str, str | None]]]:
+        """The wide samples: each known slug's converted values scattered into its rows."""
+        rows = len(offsets)
+        columns = [ids.gather(base_rows["w"]), offsets]
+        unknown: set[tuple[str, str | None]] = set()
+        wanted = long.filter(pl.col("primary") & pl.col("slug").is_in(list(SAMPLE_METRICS)))
+        by_slug = dict(wanted.partition_by("slug", as_dict=True, include_key=False)) if rows else {}
+        for slug, (name, target) in SAMPLE_METRICS.items():
+            column = pl.repeat(None, rows, dtype=pl.Float64, eager=True).alias(name)
+            part = by_slug.get((slug,))
+            if part is not None:
+                factors = {u: factor(u, target) for u in part["unit"].unique().to_list()}
+                unknown |= {(slug, u) for u, f in factors.items() if f is None}
+                multiplier = part["unit"].replace_strict(
+                    factors, default=None, return_dtype=pl.Float64
+                )
+                converted = part["value"] * multiplier
+                if slug == "heart_rate":  # 0 bpm is how Peloton marks "no reading"
+                    converted = converted.set(converted == 0, None)
+                column.scatter(part["row"], converted)
+            columns.append(column)
+        return pl.DataFrame(columns), unknown
+
+    def _locations(self, ids: pl.Series) -> pl.DataFrame:
+        points = self.coordinates
+
+        def field(name: str) -> list[Any]:
+            return [point.get(name) for point in points]
+
+        runs = pl.DataFrame(
+            {
+                "w": pl.Series([r[0] for r in self.location_runs], dtype=pl.UInt32),
+                "segment_id": pl.Series([r[1] for r in self.location_runs], dtype=pl.String),
+                "is_gap": pl.Series([r[2] for r in self.location_runs], dtype=pl.Boolean),
+                "n": pl.Series([r[3] for r in self.location_runs], dtype=pl.Int64),
+            }
+        )
+        per_point = runs.select(pl.all().repeat_by("n").explode()) if points else runs.clear()
+        units = pl.Series(
+            [u if isinstance(u, str) else None for u in field("distance_display_unit")],
+            dtype=pl.String,
+        )
+        km = {u: factor(u, "km") for u in units.unique().to_list()}
+        return pl.DataFrame(
+            [
+                ids.gather(per_point["w"]),
+                pl.Series("offset_s", field("seconds_offset_from_start"), pl.Int64, strict=False),
+                pl.Series("latitude", field("latitude"), pl.Float64, strict=False),
+                pl.Series("longitude", field("longitude"), pl.Float64, strict=False),
+                pl.Series("accuracy_m", field("accuracy"), pl.Float64, strict=False),
+                pl.Series("distance", field("distance"), pl.Float64, strict=False)
+                * units.replace_strict(km, default=None, return_dtype=pl.Float64),
+                per_point["is_gap"],
+                per_point["segment_id"],
+            ]
+        ).rename({"distance": "distance_km"})
+
+
+# --- the rides row ------------------------------------------------------------------------------
+
+# A class's `distance_unit` names a system, not a unit.
+_DISTANCE_UNITS = {"metric": "km", "imperial": "mi"}
+
+
+def ride_row(
+    ride_id: str, details: dict[str, Any], instructor_names: dict[str, str]
+) -> dict[str, Any]:
+    """One rides row from `GET /api/ride/{id}/details`: the class, its types, plan and playlist.
+
+    The instructor's name comes from the ride if it carries one, else from the workouts that
+    joined it (`instructor_names`: instructor id -> name).
+    """
+    ride = _dict(details.get("ride"))
+    instructor_id = _str(ride.get("instructor_id"))
+    name = _str(_dict(ride.get("instructor")).get("name"))
+    distance_unit = ride.get("distance_unit")
+    class_types = [_str(_dict(c).get("name")) for c in _list(details.get("class_types"))]
+    return {
+        "ride_id": _str(ride.get("id")) or ride_id,
+        "title": _str(ride.get("title")),
+        "description": _str(ride.get("description")),
+        "instructor_id": instructor_id,
+        "instructor": name or instructor_names.get(instructor_id or ""),
+        "fitness_discipline": _str(ride.get("fitness_discipline")),
+        "duration_s": _number(ride.get("duration")),
+        "length_s": _number(ride.get("length")),
+        "difficulty_estimate": _number(ride.get("difficulty_estimate")),
+        "difficulty_rating_avg": _number(ride.get("difficulty_rating_avg")),
+        "overall_rating_avg": _number(ride.get("overall_rating_avg")),
+        "original_air_time": _utc(ride.get("original_air_time")),
+        "is_fixed_distance": _bool(ride.get("is_fixed_distance")),
+        "distance_km": convert(
+            ride.get("distance"),
+            _DISTANCE_UNITS.get(str(distance_unit), distance_unit),
+            "km",
+        )
+        if ride.get("is_fixed_distance")
+        else None,
+        "class_types": ", ".join(n for n in class_types if n) or None,
+        "segment_count": _length(_dict(details.get("segments")).get("segment_list")),
+        "song_count": _length(_dict(details.get("playlist")).get("songs")),
+    }
+
+
+def _length(items: object) -> int | None:
+    return len(items) if isinstance(items, list) else None
+
+
+def rides_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    return pl.from_dicts(rows, schema=RIDES_SCHEMA) if rows else RIDES_SCHEMA.to_frame()
