@@ -121,24 +121,13 @@ class LogProblem:
     reason: str
 
 
+_CAPTURE_FIELDS = frozenset(Capture.__slots__)
+
+
 def _capture_from_record(record: dict[str, Any]) -> Capture:
-    return Capture(
-        run=record["run"],
-        seq=record["seq"],
-        started_at=record["started_at"],
-        method=record["method"],
-        path=record["path"],
-        query=record.get("query", ""),
-        status=record["status"],
-        elapsed_ms=record["elapsed_ms"],
-        kind=record["kind"],
-        key=record["key"],
-        blob=record.get("blob"),
-        size=record.get("size"),
-        content_type=record.get("content_type"),
-        error=record.get("error"),
-        labels=record.get("labels") or {},
-    )
+    fields = {name: value for name, value in record.items() if name in _CAPTURE_FIELDS}
+    fields.setdefault("labels", {})
+    return Capture(**fields)
 
 
 def read_run_log(path: Path) -> Iterator[dict[str, Any] | LogProblem]:
