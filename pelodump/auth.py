@@ -546,7 +546,7 @@ class TokenSource:
         interactive = prompt and sys.stdin.isatty()
         username = os.environ.get("PELOTON_USERNAME", "").strip()
         if not username and interactive:
-            username = (await asyncio.to_thread(input, "Peloton username or email: ")).strip()
+            username = await asyncio.to_thread(_ask, "Peloton username or email: ")
         if not username:
             raise LoginError(NO_CREDENTIALS)
         cache = TokenCache(cache_dir or default_cache_dir())
@@ -628,6 +628,12 @@ def pasted_tokens(text: str, now: float) -> Tokens:
     ):
         raise LoginError("the pasted access token is empty or not one token")
     return Tokens(access_token=token, refresh_token=None, expires_at=math.inf, obtained_at=now)
+
+
+def _ask(prompt: str) -> str:
+    # The prompt goes to stderr, as getpass's does, so that it shows even when stdout is piped.
+    print(prompt, end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip()
 
 
 def _read_token_file(path: Path) -> str:

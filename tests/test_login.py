@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import socket
 import stat
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -201,6 +203,23 @@ def test_cached_tokens_near_expiry_are_refreshed_and_the_rotated_token_is_saved(
     asyncio.run(scenario())
 
 
+@pytest.mark.usefixtures("password_login")
+def test_a_refused_cached_refresh_token_falls_back_to_the_password(tmp_path: Path) -> None:
+    five_minutes_before_expiry = lambda: time.time() + 172_800 - 300  # noqa: E731
+
+    async def scenario() -> None:
+        async with serve_auth() as sim, aiohttp.ClientSession() as session:
+            await token_source(session, sim, tmp_path)
+            cached = TokenCache(tmp_path).load(TokenCache.key(sim.url, USER.username))
+            assert cached is not None
+            await refresh(session, sim.url, cached)  # another program spent it
+            later = await token_source(session, sim, tmp_path, clock=five_minutes_before_expiry)
+            assert await sim.me(session, await later.access_token()) == 200
+            assert sim.auth.login_posts == 2
+
+    asyncio.run(scenario())
+
+
 def test_cache_keeps_accounts_and_auth_hosts_apart(tmp_path: Path) -> None:
     cache = TokenCache(tmp_path)
     a = Tokens("access-a", "refresh-a", expires_at=2e9, obtained_at=1e9)
@@ -364,6 +383,65 @@ def test_unreadable_token_file_is_a_login_error(tmp_path: Path) -> None:
                 )
 
     asyncio.run(scenario())
+
+
+PROMPTED_LOGIN = """
+import asyncio, sys
+from pathlib import Path
+import aiohttp
+from pelodump.auth import TokenSource
+
+async def main() -> None:
+    async with aiohttp.ClientSession() as session:
+        source = await TokenSource.from_environment(
+            session, auth_url=sys.argv[1], token_file=None, cache_dir=Path(sys.argv[2])
+        )
+        print("got a token of", len(await source.access_token()), "characters")
+
+asyncio.run(main())
+"""
+
+
+def test_on_a_terminal_it_asks_and_the_password_is_not_echoed(tmp_path: Path) -> None:
+    async def read_until(master: int, marker: bytes, seen: bytearray) -> None:
+        loop = asyncio.get_running_loop()
+        while marker not in seen:
+            readable = asyncio.Event()
+            loop.add_reader(master, readable.set)
+            try:
+                await asyncio.wait_for(readable.wait(), 30)  # a safety net, not a measurement
+            finally:
+                loop.remove_reader(master)
+            try:
+                seen += os.read(master, 4096)
+            except OSError:  # EIO: the child has closed the terminal
+                return
+
+    async def scenario() -> bytes:
+        async with serve_auth() as sim:
+            master, terminal = os.openpty()
+            child = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", PROMPTED_LOGIN, sim.url, str(tmp_path),
+                stdin=terminal, stdout=terminal, stderr=terminal,
+            )  # fmt: skip
+            os.close(terminal)
+            seen = bytearray()
+            try:
+                await read_until(master, b"username or email: ", seen)
+                os.write(master, USER.username.encode() + b"\n")
+                await read_until(master, b"password: ", seen)
+                os.write(master, PASSWORD.encode() + b"\n")
+                await read_until(master, b"characters", seen)
+                assert await child.wait() == 0, seen.decode(errors="replace")
+            finally:
+                os.close(master)
+            assert sim.auth.logins == 1
+            return bytes(seen)
+
+    seen = asyncio.run(scenario())
+    assert USER.username.encode() in seen  # the terminal echoes what is typed...
+    assert PASSWORD.encode() not in seen  # ...but not the password
+    assert mode(tmp_path / "tokens.json") == 0o600
 
 
 def test_no_credentials_says_what_to_set() -> None:
