@@ -600,6 +600,18 @@ class TokenSource:
             return self._tokens.access_token
 
     async def _refresh(self) -> None:
+        if self._cache is not None and self._cache_key is not None:
+            # Another pelodump on this account may have refreshed already, spending our refresh
+            # token: replaying it would revoke every token of the account. Take theirs.
+            saved = self._cache.load(self._cache_key)
+            if (
+                saved is not None
+                and saved.refresh_token != self._tokens.refresh_token
+                and not saved.needs_refresh(self._clock())
+            ):
+                self._tokens = saved
+                log.info("using the tokens another pelodump refreshed")
+                return
         tokens = await refresh(self._session, self._auth_url, self._tokens, clock=self._clock)
         # The old refresh token is spent: save the new one before anything uses the new tokens,
         # or a crash now would leave only a refresh token whose re-use revokes the family.

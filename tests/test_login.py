@@ -321,6 +321,25 @@ def test_twenty_workers_rejected_at_once_cause_one_refresh(tmp_path: Path) -> No
 
 
 @pytest.mark.usefixtures("password_login")
+def test_two_programs_on_one_account_do_not_replay_each_others_refresh_token(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with serve_auth() as sim, aiohttp.ClientSession() as session:
+            one = await token_source(session, sim, tmp_path)
+            other = await token_source(session, sim, tmp_path)  # e.g. a second archive
+            rejected = await one.access_token()
+            assert await other.access_token() == rejected
+            sim.tokens.expire_all_access_tokens()
+            fresh = await one.refresh_after_rejection(rejected)
+            assert await other.refresh_after_rejection(rejected) == fresh
+            assert sim.tokens.refreshed_count == 1
+            assert await sim.me(session, fresh) == 200  # the family was not revoked
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.usefixtures("password_login")
 def test_a_refused_refresh_is_one_line_login_error(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with serve_auth() as sim, aiohttp.ClientSession() as session:
