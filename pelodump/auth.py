@@ -534,17 +534,23 @@ class TokenSource:
         cache_dir: Path | None = None,
         prompt: bool = True,
         clock: Callable[[], float] = time.time,
+        environ: Mapping[str, str] | None = None,
     ) -> TokenSource:
         """The first of: PELOTON_TOKEN; the token file; cached tokens for PELOTON_USERNAME;
-        PELOTON_USERNAME with PELOTON_PASSWORD; a username and password asked on the terminal."""
-        if pasted := os.environ.get("PELOTON_TOKEN", "").strip():
+        PELOTON_USERNAME with PELOTON_PASSWORD; a username and password asked on the terminal.
+
+        `environ` replaces os.environ: the demo passes its own, so a user's real PELOTON_TOKEN is
+        never sent to the simulator.
+        """
+        env = os.environ if environ is None else environ
+        if pasted := env.get("PELOTON_TOKEN", "").strip():
             return cls(session, auth_url=auth_url, tokens=pasted_tokens(pasted, clock()))
         if token_file is not None:
             text = _read_token_file(token_file)
             return cls(session, auth_url=auth_url, tokens=pasted_tokens(text, clock()))
 
         interactive = prompt and sys.stdin.isatty()
-        username = os.environ.get("PELOTON_USERNAME", "").strip()
+        username = env.get("PELOTON_USERNAME", "").strip()
         if not username and interactive:
             username = await asyncio.to_thread(_ask, "Peloton username or email: ")
         if not username:
@@ -564,7 +570,7 @@ class TokenSource:
             except RefreshRejected:
                 log.warning("the cached refresh token was refused; logging in again")
 
-        password = os.environ.get("PELOTON_PASSWORD", "")
+        password = env.get("PELOTON_PASSWORD", "")
         if not password and interactive:
             password = await asyncio.to_thread(getpass.getpass, "Peloton password: ")
         if not password:
