@@ -1,0 +1,409 @@
+"""The build survives odd shapes, skips and reports what it cannot read, never goes online."""
+
+from __future__ import annotations
+
+import copy
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import polars as pl
+import pytest
+import zstandard
+
+import pelodump
+from pelodump import tables
+from pelodump.archive import open_archive
+from pelodump.cli import main
+from pelodump.errors import ArchiveError
+from pelodump.units import convert, factor
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "peloton-samples"
+MI = 1.609344
+START = 1_700_000_000  # 2023-11-14T22:13:20Z
+
+
+def save(run: Any, kind: str, key: str, body: dict[str, Any] | bytes) -> Any:
+    return run.save_capture(
+        kind=kind,
+        key=key,
+        method="GET",
+        path=f"/api/{kind}/{key}",
+        query="",
+        status=200,
+        elapsed_ms=1.0,
+        body=body if isinstance(body, bytes) else orjson.dumps(body),
+        content_type="application/json",
+    )
+
+
+def detail(workout_id: str, discipline: str = "cycling", start: int = START) -> dict[str, Any]:
+    return {
+        "id": workout_id,
+        "fitness_discipline": discipline,
+        "start_time": start,
+        "end_time": start + 60,
+        "status": "COMPLETE",
+        "ride": {"id": f"ride-{workout_id}", "title": f"class {workout_id}"},
+    }
+
+
+def series(slug: str, values: Any, unit: str = "watts", **extra: Any) -> dict[str, Any]:
+    return {"slug": slug, "display_unit": unit, "values": values, **extra}
+
+
+def sample_json(sample: str, name: str) -> dict[str, Any]:
+    return json.loads((SAMPLES / sample / name).read_bytes())
+
+
+def build(root: Path, out: Path, **options: Any) -> tables.BuildReport:
+    return tables.build_tables(open_archive(root), out, **options)
+
+
+def by_workout(frame: pl.DataFrame, workout_id: str) -> pl.DataFrame:
+    return frame.filter(pl.col("workout_id") == workout_id)
+
+
+ODD_GRAPHS: dict[str, dict[str, Any] | None] = {
+    # A workout whose start equals its end: empty arrays, null summary values.
+    "empty": {
+        "duration": 0,
+        "seconds_since_pedaling_start": [],
+        "metrics": [series("output", [], max_value=None, average_value=None)],
+        "summaries": [{"slug": "distance", "value": None, "display_unit": "mi"}],
+        "average_summaries": [],
+    },
+    "no_metrics": {"seconds_since_pedaling_start": [0, 1, 2], "metrics": []},
+    "nulls_everywhere": {
+        "seconds_since_pedaling_start": None,
+        "metrics": None,
+        "segment_list": None,
+        "location_data": None,
+        "effort_zones": None,
+    },
+    "null_values": {
+        "seconds_since_pedaling_start": [0, 1, 2, 3],
+        "metrics": [series("output", [10, None, 30, None], average_value=20, max_value=30)],
+    },
+    "short_and_long": {
+        "seconds_since_pedaling_start": [0, 5, 10, 15],
+        "metrics": [
+            series("output", [1, 2, 3]),  # shorter than the time array
+            series("cadence", [11, 12, 13, 14, 15, 16], unit="rpm"),  # longer
+        ],
+    },
+    "unknown_slug_and_unit": {
+        "seconds_since_pedaling_start": [0, 1],
+        "metrics": [
+            series("power_zone", [3, 4], unit="zone"),
+            series("speed", [20.0, 21.0], unit="furlongs/h", average_value=20.5),
+        ],
+    },
+    "strange_types": {
+        "seconds_since_pedaling_start": [0, None, 2],
+        "metrics": [
+            "not a metric",
+            series("output", "not a list"),
+            series("heart_rate", [100, "x", {"a": 1}], unit="bpm", zones="none"),
+            {"values": [1, 2, 3]},  # no slug at all
+        ],
+        "summaries": {"not": "a list"},
+        "segment_list": ["not a segment", {"name": 7}],
+        "location_data": [{"coordinates": ["x", {"latitude": "north"}]}],
+    },
+    "no_graph": None,
+}
+
+
+@pytest.fixture
+def odd_archive(tmp_path: Path) -> Path:
+    root = tmp_path / "archive"
+    with open_archive(root, create=True).begin_run({"command": "test"}) as run:
+        for workout_id, graph in ODD_GRAPHS.items():
+            save(run, "workout", workout_id, detail(workout_id))
+            if graph is not None:
+                save(run, "performance_graph", workout_id, graph)
+        save(run, "performance_graph", "graph_only", ODD_GRAPHS["null_values"] | {"duration": 9})
+    return root
+
+
+def test_odd_graphs_never_crash_and_lose_nothing_silently(odd_archive: Path, tmp_path) -> None:
+    out = tmp_path / "tables"
+    report = build(odd_archive, out)
+    assert report.skipped == []
+    workouts = pl.read_parquet(out / "workouts.parquet")
+    samples = pl.read_parquet(out / "samples.parquet")
+    long = pl.read_parquet(out / "metrics_long.parquet")
+    rows = {row["workout_id"]: row for row in workouts.to_dicts()}
+    assert set(rows) == {*ODD_GRAPHS, "graph_only"}
+
+    assert rows["empty"]["samples_count"] == 0
+    assert rows["empty"]["avg_output_w"] is None and rows["empty"]["distance_km"] is None
+    assert by_workout(samples, "empty").is_empty()
+    assert by_workout(samples, "no_metrics")["offset_s"].to_list() == [0, 1, 2]
+    assert rows["nulls_everywhere"]["samples_count"] == 0
+
+    nulls = by_workout(samples, "null_values")
+    assert nulls["output_w"].to_list() == [10.0, None, 30.0, None]
+    assert rows["null_values"]["avg_output_w"] == 20.0
+
+    # Cut to the shorter of each values array and the time array, and counted.
+    cut = by_workout(samples, "short_and_long")
+    assert cut["offset_s"].to_list() == [0, 5, 10, 15]
+    assert cut["output_w"].to_list() == [1.0, 2.0, 3.0, None]
+    assert cut["cadence_rpm"].to_list() == [11.0, 12.0, 13.0, 14.0]
+    assert rows["short_and_long"]["metric_length_mismatches"] == 2
+    assert by_workout(long, "short_and_long").group_by("slug").len().sort("slug").rows() == [
+        ("cadence", 4),
+        ("output", 3),
+    ]
+    assert report.mismatched_workouts >= 1
+
+    # Unknown slugs and units stay in metrics_long exactly as sent; never guessed into samples.
+    kept = by_workout(long, "unknown_slug_and_unit").sort("slug", "offset_s")
+    assert kept.select("offset_s", "slug", "value", "unit").rows() == [
+        (0, "power_zone", 3.0, "zone"),
+        (1, "power_zone", 4.0, "zone"),
+        (0, "speed", 20.0, "furlongs/h"),
+        (1, "speed", 21.0, "furlongs/h"),
+    ]
+    assert by_workout(samples, "unknown_slug_and_unit")["speed_kph"].to_list() == [None, None]
+    assert rows["unknown_slug_and_unit"]["avg_speed_kph"] is None
+    assert ("speed", "furlongs/h") in report.unknown_units
+
+    strange = by_workout(samples, "strange_types")
+    assert strange["offset_s"].to_list() == [0, None, 2]
+    assert strange["heart_rate_bpm"].to_list() == [100.0, None, None]
+    assert rows["strange_types"]["location_points"] == 1  # "x" is not a point
+    gps = pl.read_parquet(out / "locations.parquet")
+    assert gps.select("workout_id", "latitude", "is_gap").rows() == [("strange_types", None, None)]
+
+    assert rows["no_graph"]["has_graph"] is False
+    assert rows["no_graph"]["samples_count"] is None
+    assert rows["no_graph"]["title"] == "class no_graph"
+    assert rows["graph_only"]["fitness_discipline"] is None
+    assert rows["graph_only"]["duration_s"] == 9.0
+
+
+def test_metrics_are_found_by_slug_not_position(tmp_path: Path) -> None:
+    workout = sample_json("cycling_class_hr", "workout.json")
+    graph = sample_json("cycling_class_hr", "performance_graph.json")
+    shuffled = copy.deepcopy(graph)
+    shuffled["metrics"].reverse()  # heart_rate first, output last
+    shuffled["summaries"].reverse()
+    shuffled["average_summaries"].reverse()
+    root = tmp_path / "archive"
+    with open_archive(root, create=True).begin_run({"command": "test"}) as run:
+        for workout_id, body in (("as_sent", graph), ("shuffled", shuffled)):
+            save(run, "workout", workout_id, workout | {"id": workout_id})
+            save(run, "performance_graph", workout_id, body)
+    workouts = pelodump.read_workouts(root).drop("workout_id")
+    assert workouts.row(0) == workouts.row(1)
+    assert workouts["avg_heart_rate_bpm"].to_list() == [138.0, 138.0]
+    samples = pelodump.read_samples(root)
+    assert (
+        by_workout(samples, "as_sent")
+        .drop("workout_id")
+        .equals(by_workout(samples, "shuffled").drop("workout_id"))
+    )
+
+
+@pytest.fixture
+def samples_archive(tmp_path: Path) -> Path:
+    root = tmp_path / "archive"
+    with open_archive(root, create=True).begin_run({"command": "test"}) as run:
+        for folder in sorted(SAMPLES.iterdir()):
+            if (folder / "workout.json").exists():
+                workout = sample_json(folder.name, "workout.json")
+                save(run, "workout", workout["id"], (folder / "workout.json").read_bytes())
+                body = (folder / "performance_graph.json").read_bytes()
+                save(run, "performance_graph", workout["id"], body)
+    return root
+
+
+def test_small_batches_build_the_same_tables(samples_archive, tmp_path, monkeypatch) -> None:
+    build(samples_archive, tmp_path / "one_batch")
+    monkeypatch.setattr(tables, "BATCH_VALUES", 1)  # a batch, and a part file, per workout
+    build(samples_archive, tmp_path / "many_batches")
+    for name in tables.TABLES:
+        one = pl.read_parquet(tmp_path / "one_batch" / f"{name}.parquet")
+        many = pl.read_parquet(tmp_path / "many_batches" / f"{name}.parquet")
+        assert one.equals(many), name
+
+
+def test_csv_and_ndjson_hold_the_same_rows_and_no_temp_files_remain(
+    samples_archive, tmp_path
+) -> None:
+    parquet = build(samples_archive, tmp_path / "p")
+    for fmt in ("csv", "ndjson"):
+        out = tmp_path / fmt
+        report = build(samples_archive, out, fmt=fmt)
+        assert report.rows == parquet.rows
+        assert sorted(p.name for p in out.iterdir()) == sorted(f"{t}.{fmt}" for t in tables.TABLES)
+    csv = pl.read_csv(tmp_path / "csv" / "workouts.csv")
+    ndjson = pl.read_ndjson(tmp_path / "ndjson" / "workouts.ndjson")
+    expected = pl.read_parquet(tmp_path / "p" / "workouts.parquet")
+    assert csv["distance_km"].to_list() == pytest.approx(expected["distance_km"].to_list())
+    assert ndjson["workout_id"].to_list() == expected["workout_id"].to_list()
+    assert csv.height == ndjson.height == parquet.rows["workouts"] == 9
+
+
+def test_unreadable_blobs_are_skipped_and_reported(tmp_path, capsys) -> None:
+    root = tmp_path / "archive"
+    with open_archive(root, create=True).begin_run({"command": "test"}) as run:
+        for workout_id in ("good", "bad_json", "missing_blob", "not_zstd"):
+            save(run, "workout", workout_id, detail(workout_id))
+            graph = {"seconds_since_pedaling_start": [0, 1], "tag": workout_id}
+            graph["metrics"] = [series("output", [1, 2])]
+            captured = save(run, "performance_graph", workout_id, graph)
+            blob = open_archive(root).blob_path(captured.blob)
+            if workout_id == "bad_json":
+                blob.write_bytes(zstandard.ZstdCompressor().compress(b'{"metrics": [1, 2'))
+            elif workout_id == "missing_blob":
+                blob.unlink()
+            elif workout_id == "not_zstd":
+                blob.write_bytes(b"garbage")
+    out = tmp_path / "tables"
+    assert main(["build", "--archive", str(root), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "skipped 3 unreadable captures" in err
+    assert "performance_graph bad_json: not valid JSON" in err
+    assert "performance_graph missing_blob: blob sha256:" in err and "is missing" in err
+    assert "performance_graph not_zstd: blob sha256:" in err
+    workouts = pl.read_parquet(out / "workouts.parquet")
+    assert sorted(workouts["workout_id"]) == ["bad_json", "good", "missing_blob", "not_zstd"]
+    assert workouts.filter(pl.col("has_graph"))["workout_id"].to_list() == ["good"]
+    assert pl.read_parquet(out / "samples.parquet")["workout_id"].to_list() == ["good", "good"]
+
+
+def test_selection_by_discipline_and_start(tmp_path: Path) -> None:
+    root = tmp_path / "archive"
+    day = 86_400
+    with open_archive(root, create=True).begin_run({"command": "test"}) as run:
+        for workout_id, discipline, start in (
+            ("old_ride", "cycling", START - 10 * day),
+            ("new_ride", "cycling", START),
+            ("new_row", "caesar", START + day),
+            ("new_run", "running", START + day),
+        ):
+            save(run, "workout", workout_id, detail(workout_id, discipline, start))
+            graph = {"seconds_since_pedaling_start": [0], "metrics": [series("output", [5])]}
+            save(run, "performance_graph", workout_id, graph)
+        save(run, "performance_graph", "no_detail", {"seconds_since_pedaling_start": [0]})
+
+    def ids(**selection: Any) -> list[str]:
+        return pelodump.read_workouts(root, **selection)["workout_id"].to_list()
+
+    assert ids() == ["old_ride", "new_ride", "new_row", "new_run", "no_detail"]
+    assert ids(discipline="cycling") == ["old_ride", "new_ride"]
+    assert ids(discipline=["Rowing", "running"]) == ["new_row", "new_run"]
+    assert ids(since="2023-11-14") == ["new_ride", "new_row", "new_run"]
+    assert ids(since="2023-11-14T22:13:21Z") == ["new_row", "new_run"]
+    assert ids(discipline="cycling", since="2023-11-10") == ["new_ride"]
+    assert ids(discipline="cycling", since="2023-11-01") == ["old_ride", "new_ride"]
+    samples = pelodump.read_samples(root, discipline="caesar")
+    assert samples["workout_id"].to_list() == ["new_row"]
+
+    out = tmp_path / "tables"
+    args = ["build", "--archive", str(root), "--out", str(out), "--discipline", "cycling"]
+    assert main([*args, "--since", "2023-11-10"]) == 0
+    assert pl.read_parquet(out / "workouts.parquet")["workout_id"].to_list() == ["new_ride"]
+
+
+def test_usage_errors_are_one_line_and_exit_2(tmp_path, capsys) -> None:
+    assert main(["build", "--archive", str(tmp_path / "none"), "--out", str(tmp_path)]) == 2
+    assert "no archive at" in capsys.readouterr().err
+    open_archive(tmp_path / "archive", create=True)
+    assert main(["build", "--archive", str(tmp_path / "archive"), "--since", "last week"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--since: 'last week' is not a date" in err
+    with pytest.raises(ArchiveError):
+        pelodump.scan_samples(tmp_path / "none")
+
+
+def test_rides_from_class_details(tmp_path: Path) -> None:
+    workout = sample_json("cycling_class_hr", "workout.json")
+    scenic = sample_json("cycling_scenic_fixed_distance", "workout.json")
+    ride = {k: v for k, v in workout["ride"].items() if k != "instructor"}
+    details = {
+        "ride": ride,
+        "class_types": [{"id": "665395ff", "name": "Power Zone"}, {"name": "Endurance"}],
+        "playlist": {"songs": [{"title": "a"}, {"title": "b"}, {"title": "c"}]},
+        "segments": {"segment_list": [{}, {}, {}]},
+        "averages": {},
+    }
+    root = tmp_path / "archive"
+    with open_archive(root, create=True).begin_run({"command": "test"}) as run:
+        save(run, "workout", workout["id"], workout)
+        save(run, "ride_details", ride["id"], details)
+        save(run, "ride_details", scenic["ride"]["id"], {"ride": scenic["ride"]})
+        save(run, "ride_details", "no_ride", {"unexpected": True})
+    rides = {row["ride_id"]: row for row in pelodump.read_rides(root).to_dicts()}
+    assert len(rides) == 3
+    power_zone = rides["6e513fd6ad1c4d12b829624fa22b38a0"]
+    assert power_zone["title"] == "30 min Power Zone Endurance Ride"
+    assert power_zone["instructor"] == "Christine D'Ercole"  # from the workout that joined it
+    assert power_zone["duration_s"] == 1800 and power_zone["length_s"] == 1994
+    assert power_zone["class_types"] == "Power Zone, Endurance"
+    assert (power_zone["song_count"], power_zone["segment_count"]) == (3, 3)
+    assert power_zone["original_air_time"].isoformat() == "2021-03-09T18:00:00+00:00"
+    assert power_zone["distance_km"] is None
+    assert rides["caa5a6e4eb954a6fb54e77a60b7a0851"]["distance_km"] == 5.0  # "5 KM" class
+    assert rides["no_ride"]["title"] is None
+    assert pelodump.read_rides(root, discipline="cycling")["ride_id"].to_list() == [ride["id"]]
+    assert pelodump.read_rides(root, discipline="running").is_empty()
+
+
+def test_lazy_scans_filter_project_and_limit(samples_archive: Path) -> None:
+    eager = pelodump.read_samples(samples_archive)
+    lazy = (
+        pelodump.scan_samples(samples_archive)
+        .filter(pl.col("heart_rate_bpm") > 150)
+        .select("workout_id", "offset_s", "heart_rate_bpm")
+        .collect()
+    )
+    expected = eager.filter(pl.col("heart_rate_bpm") > 150).select(lazy.columns)
+    assert lazy.height > 0 and lazy.equals(expected)
+    assert pelodump.scan_workouts(samples_archive).head(2).collect().height == 2
+    assert (
+        pelodump.scan_segments(samples_archive)
+        .collect()
+        .equals(pelodump.read_segments(samples_archive))
+    )
+
+
+def test_build_runs_with_the_network_blocked(samples_archive, tmp_path, monkeypatch) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the build tried to use the network")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    out = tmp_path / "tables"
+    assert main(["build", "--archive", str(samples_archive), "--out", str(out)]) == 0
+    assert pl.read_parquet(out / "workouts.parquet").height == 9
+
+
+def test_tables_never_import_the_http_stack() -> None:
+    code = (
+        "import sys, pelodump.tables, pelodump.transform;"
+        "bad = {'aiohttp', 'pelodump.api', 'pelodump.crawl'} & set(sys.modules);"
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_units() -> None:
+    assert convert(7.97, "mi", "km") == pytest.approx(12.82647168)
+    assert convert(15.9, "mph", "kph") == pytest.approx(15.9 * MI)
+    assert convert(264, "ft", "m") == pytest.approx(80.4672)
+    assert convert(18.02, "min/mi", "min/km") == pytest.approx(11.197109, rel=1e-6)
+    assert convert(1023.28, "m", "km") == pytest.approx(1.02328)
+    assert convert(5.0, "km", "km") == 5.0 and convert(98, "Watts", "w") == 98
+    assert convert(133, None, None) == 133 and convert(3, "strokes", None) is None
+    assert convert(None, "mi", "km") is None and convert(True, "mi", "km") is None
+    assert factor("furlongs", "km") is None and factor(None, "km") is None
