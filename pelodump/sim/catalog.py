@@ -500,7 +500,7 @@ def _classic_ride(ride: Ride, *, running: bool) -> dict:
         "dynamic_video_recorded_speed_in_mph": 0.0,
         "thumbnail_title": None,
         "thumbnail_location": None,
-        "distance": None,
+        "distance": 0.0 if kind.shape == "meditation" else None,  # as the real floor classes
         "distance_unit": None,
         "distance_display_value": None,
         "excluded_platforms": [] if video else ["home_bike", "home_tread"],

@@ -198,7 +198,7 @@ def totals(ctx: Context) -> Totals:
         incline = (r.uniform(0.5, 2.0) if ctx.running else r.uniform(1.5, 6.0)) * (
             family == "tread"
         )
-        intensity = min(0.95, mph / 9.0 + incline / 30 + 0.1)
+        intensity = min(0.9, mph / 11.0 + incline / 30 + 0.1)
         speed = mph / (MI_PER_KM if a.metric else 1)
         distance = speed * n / 3600
         if family == "tread":
@@ -356,11 +356,11 @@ def curves(ctx: Context, t: Totals) -> Curves:
     elif family in ("tread", "outdoor"):
         walk_in = 0 if family == "outdoor" else r.randint(3, 12)  # the belt starts slowly
         speed = [0.0] * walk_in + _noisy(r, [0.7 + 0.3 * e for e in effort[walk_in:]], 0.04)
-        c.speed10 = _fit(speed, t.speed10 or 0)
         if family == "outdoor":  # a phone loses its fix for a moment now and then
             for start in r.sample(range(n), k=min(n, 3)):
                 for i in range(start, min(n, start + r.randint(1, 4))):
-                    c.speed10[i] = 0
+                    speed[i] = 0.0
+        c.speed10 = _fit(speed, t.speed10 or 0)
         if t.incline10 is not None:
             incline = [float(round(4 * e)) for e in effort]
             c.incline10 = _fit(incline, t.incline10)

@@ -84,7 +84,13 @@ _HOMES = {
     True: (("Europe/London", 51.5, -0.12), ("Europe/Berlin", 52.52, 13.4),
            ("Europe/Paris", 48.86, 2.35)),
 }  # fmt: skip
-_STRAVA_SHAPES = {"cycling_class_hr", "cycling_freestyle_no_hr", "outdoor_walk_gps", "meditation"}
+_STRAVA_SHAPES = {
+    "cycling_class_hr",
+    "cycling_class_hr_2",
+    "cycling_freestyle_no_hr",
+    "outdoor_walk_gps",
+    "meditation",
+}
 _ACHIEVEMENTS = (
     ("3-Day Streak", "3_day_streak", "Awarded for working out 3 days in a row."),
     ("Early Bird", "early_bird", "Awarded for working out before 7 am."),

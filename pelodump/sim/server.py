@@ -87,11 +87,12 @@ class Sim:
         return [r for r in self.log if r.api]
 
     def max_requests_in_window(self, seconds: float) -> int:
-        """The most API requests that arrived within any `seconds`-long window [t, t + seconds)."""
+        """The most API requests that arrived within any window [t, t + seconds] (closed, so a
+        client sending exactly `rate` requests a second shows rate * seconds + 1)."""
         times = sorted(r.time for r in self.log if r.api)
         best = start = 0
         for end, t in enumerate(times):
-            while t - times[start] >= seconds:
+            while t - times[start] > seconds:
                 start += 1
             best = max(best, end - start + 1)
         return best
@@ -158,6 +159,8 @@ async def _pipeline(request: web.Request, handler: Handler) -> web.StreamRespons
         return done(_json(500, body), "500")
     try:
         response = await handler(request)
+    except BadRequest as error:
+        response = _json(400, {"status": 400, "message": str(error)})
     except web.HTTPException as error:  # unknown routes and methods: JSON like everything else
         response = _json(error.status, {"status": error.status, "message": error.reason})
     if response.status == 200 and isinstance(response, web.Response) and response.body is not None:
@@ -235,12 +238,11 @@ def _int(request: web.Request, name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise _bad_request(f"Invalid value for {name}") from None
+        raise BadRequest(f"Invalid value for {name}") from None
 
 
-def _bad_request(message: str) -> web.HTTPException:
-    body = orjson.dumps({"status": 400, "message": message})
-    return web.HTTPBadRequest(body=body, content_type="application/json")
+class BadRequest(Exception):
+    """A query parameter the API would refuse: answered 400 with a JSON body."""
 
 
 def _not_found(what: str) -> web.Response:
@@ -323,7 +325,7 @@ def _routes(sim: Sim) -> web.RouteTableDef:
     async def performance_graph(request: web.Request) -> web.Response:
         every_n = _int(request, "every_n", 1)
         if every_n < 0:
-            raise _bad_request("Invalid value for every_n")
+            raise BadRequest("Invalid value for every_n")
         body = member.performance_graph(request.match_info["workout_id"], every_n)
         return _not_found("Workout") if body is None else _json(200, body)
 
