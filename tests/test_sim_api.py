@@ -291,6 +291,23 @@ def test_an_expired_token_gets_401_until_refreshed() -> None:
     with_sim(test, workouts=5, access_lifetime_s=3600, clock=lambda: now[0])
 
 
+def test_gps_points_only_with_the_web_platform_header() -> None:
+    async def main() -> None:
+        async with run_sim(workouts=10) as sim, aiohttp.ClientSession() as session:
+            outdoor = sim.member.newest(kind="outdoor_walk")[0].id
+            url = f"{sim.api_url}/api/workout/{outdoor}/performance_graph?every_n=1"
+            token = {"Authorization": f"Bearer {sim.access_token()}"}
+            points = []
+            for platform in ({"Peloton-Platform": "web"}, {}):
+                async with session.get(url, headers=token | platform) as response:
+                    graph = await response.json()
+                points.append(sum(len(s["coordinates"]) for s in graph["location_data"]))
+            assert points[0] == sim.member.context(sim.member.meta(outdoor)).seconds
+            assert points[1] == 0
+
+    asyncio.run(main())
+
+
 def test_the_csv_endpoint_serves_text_csv_in_the_asked_time_zone() -> None:
     async def test(sim: Sim, get: Get) -> None:
         uid = sim.member.user_id

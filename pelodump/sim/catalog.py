@@ -255,7 +255,9 @@ class Ride:
         return hex_id("class-type", self.kind.discipline, self.class_type)
 
 
-def _segments(ride_id: str, plan: str, duration: int, r: random.Random) -> tuple[Segment, ...]:
+def _segments(
+    ride_id: str, plan: str, duration: int, r: random.Random, class_type: str
+) -> tuple[Segment, ...]:
     """The class plan: warm-up, main part(s) and cool-down, as the real segment lists are cut."""
     metrics_type = {"cycling": "cycling", "single": "cycling", "rowing": "caesar"}.get(
         plan, "running" if plan in ("running", "walking") else "floor"
@@ -279,12 +281,14 @@ def _segments(ride_id: str, plan: str, duration: int, r: random.Random) -> tuple
             "running": ("Running", "running"),
             "walking": ("Walking", "walking"),
             "rowing": ("Rowing", "caesar"),
-            "strength": ("Upper Body", "upper_body"),
+            "strength": (class_type, class_type.lower().replace(" ", "_")),
         }[plan]
         mains = [(main_name, main_icon, main, mets)]
         if plan in ("rowing", "strength") and main >= 600:  # alternate work and drills / areas
             half = main // 2
             other = ("Drills", "caesar", 4.0) if plan == "rowing" else ("Core", "core", 4.5)
+            if class_type == "Core":
+                other = ("Full Body", "full_body", 5.0)
             mains = [(main_name, main_icon, half, mets), (*other[:2], main - half, other[2])]
         parts = [
             ("Warm Up", "warmup", warm, warm_mets),
@@ -365,7 +369,7 @@ class Catalog:
             instructor=instructor,
             air_time=self.air_time(slot),
             pedaling_start_offset=60 if video else 1,
-            segments=_segments(ride_id, kind.segment_plan, duration, r),
+            segments=_segments(ride_id, kind.segment_plan, duration, r, class_type),
             difficulty=round(r.uniform(3.0, 8.9), 4),
             rating=round(r.uniform(0.95, 0.999), 4),
             rating_count=rating_count,

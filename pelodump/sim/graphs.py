@@ -464,8 +464,11 @@ def effort_zones_body(t: Totals) -> dict | None:
     }
 
 
-def performance_graph(ctx: Context, every_n: int) -> dict:
-    """`GET /api/workout/{id}/performance_graph?every_n=N`, keys as the real one of its kind."""
+def performance_graph(ctx: Context, every_n: int, *, gps: bool = True) -> dict:
+    """`GET /api/workout/{id}/performance_graph?every_n=N`, keys as the real one of its kind.
+
+    Without `gps` (the API without `Peloton-Platform: web`) an outdoor workout has no GPS points.
+    """
     t = totals(ctx)
     c = curves(ctx, t)
     a = ctx.athlete
@@ -625,8 +628,9 @@ def performance_graph(ctx: Context, every_n: int) -> dict:
         graph["splits_metrics"] = _rowing_splits(c, t)
     else:
         if not ctx.old_shape and shape != "cycling_scenic_fixed_distance":
-            graph["location_data"] = _location_data(ctx, c) if family == "outdoor" else []
-            graph["is_location_data_accurate"] = True if family == "outdoor" else None
+            outdoor = family == "outdoor" and gps
+            graph["location_data"] = _location_data(ctx, c) if outdoor else []
+            graph["is_location_data_accurate"] = True if outdoor else None
         graph["splits_data"] = (
             _splits_data(ctx, c)
             if family in ("tread", "outdoor")

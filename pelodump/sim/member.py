@@ -397,12 +397,15 @@ class Member:
             return None
         return self._workout_body(meta, DEFAULT_JOINS if joins is None else joins, list_item=False)
 
-    def performance_graph(self, workout_id: str, every_n: int = 1) -> dict | None:
-        """`GET /api/workout/{id}/performance_graph?every_n=N`; `every_n` 0 acts as 1."""
+    def performance_graph(
+        self, workout_id: str, every_n: int = 1, *, platform_web: bool = True
+    ) -> dict | None:
+        """`GET /api/workout/{id}/performance_graph?every_n=N`; `every_n` 0 acts as 1. GPS points
+        only for callers sending `Peloton-Platform: web`, as the real API."""
         meta = self._by_id.get(workout_id)
         if meta is None:
             return None
-        return performance_graph(self.context(meta), max(1, every_n))
+        return performance_graph(self.context(meta), max(1, every_n), gps=platform_web)
 
     def ride_details(self, ride_id: str) -> dict | None:
         """`GET /api/ride/{id}/details`; None (a 404) for unknown ids, Just Ride and Gym classes."""

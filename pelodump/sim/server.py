@@ -326,7 +326,10 @@ def _routes(sim: Sim) -> web.RouteTableDef:
         every_n = _int(request, "every_n", 1)
         if every_n < 0:
             raise BadRequest("Invalid value for every_n")
-        body = member.performance_graph(request.match_info["workout_id"], every_n)
+        web_platform = request.headers.get("Peloton-Platform", "").lower() == "web"
+        body = member.performance_graph(
+            request.match_info["workout_id"], every_n, platform_web=web_platform
+        )
         return _not_found("Workout") if body is None else _json(200, body)
 
     @routes.get("/api/ride/{ride_id}/details")
