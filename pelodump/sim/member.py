@@ -34,15 +34,8 @@ from pelodump.sim.catalog import (
     ride_details_body,
     rng_for,
 )
-from pelodump.sim.graphs import (
-    MI_PER_KM,
-    Athlete,
-    Context,
-    Totals,
-    effort_zones_body,
-    performance_graph,
-    totals,
-)
+from pelodump.sim.graphs import effort_zones_body, performance_graph
+from pelodump.sim.numbers import MI_PER_KM, Athlete, Context, Totals, totals
 
 ANCHOR = 1793491200  # 2026-11-01 00:00 UTC: "now" for every member, so no body depends on the clock
 DEMO_USERNAME = "demo@pelodump.invalid"
