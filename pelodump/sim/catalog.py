@@ -375,7 +375,7 @@ class Catalog:
             rating_count=rating_count,
             total_workouts=rating_count * r.randint(2, 9),
             explicit=r.random() < 0.2,
-            is_gym=kind.name == "strength" and slot % GYM_EVERY == GYM_EVERY - 1,
+            is_gym=kind.name == "strength" and slot % GYM_EVERY == 0,
         )
 
 

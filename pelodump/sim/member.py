@@ -212,10 +212,8 @@ class Member:
             if slot is None:
                 latest = self.catalog.latest_slot_before(created)
                 slot = max(0, latest - int(r.expovariate(1 / (1 + self.catalog.slots * 0.05))))
-                if kind == "strength" and slot % GYM_EVERY == GYM_EVERY - 1 and not flags & GYM:
-                    slot = max(0, slot - 1)
-                if flags & GYM:
-                    slot = slot // GYM_EVERY * GYM_EVERY + GYM_EVERY - 1
+                if flags & GYM:  # the latest Peloton Gym class aired before
+                    slot = latest - latest % GYM_EVERY
             planned = self.catalog.plan(kind, slot)[0]
             if kind == "scenic":  # fixed distance: the time depends on the rider
                 planned = int(planned * r.uniform(0.95, 1.35))
