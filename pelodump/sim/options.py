@@ -4,10 +4,10 @@ import argparse
 
 
 def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (loopback by default)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind")
     parser.add_argument("--port", type=int, default=8080, help="API port (0: any free port)")
     parser.add_argument(
-        "--auth-port", type=int, default=None, help="login port (default: API port + 1, or any)"
+        "--auth-port", type=int, default=None, help="login port; none: API port + 1 (any with 0)"
     )
     parser.add_argument("--workouts", type=int, default=150, help="size of the member's history")
     parser.add_argument("--seed", type=int, default=1, help="the member (same seed, same history)")
