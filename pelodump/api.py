@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import aiohttp
+from yarl import URL
 
 from pelodump.archive import utc_now
 
@@ -40,7 +41,8 @@ class Request:
 
     @property
     def query(self) -> str:
-        return urlencode(self.params)
+        """The query string exactly as sent and recorded (commas unescaped, as the web site)."""
+        return urlencode(self.params, safe=",")
 
 
 def me() -> Request:
@@ -120,16 +122,15 @@ async def send(
     """GET one request with the bearer token; raise TransportError when no answer came."""
     started_at = utc_now()
     start = time.perf_counter()
-    url = base_url.rstrip("/") + request.path
+    query = request.query
+    url = URL(base_url.rstrip("/") + request.path + (f"?{query}" if query else ""), encoded=True)
     headers = {
         "Authorization": f"Bearer {token}",
         "Peloton-Platform": "web",
         "Accept": "application/json",
     }
     try:
-        async with session.get(
-            url, params=list(request.params), headers=headers, allow_redirects=False
-        ) as response:
+        async with session.get(url, headers=headers, allow_redirects=False) as response:
             body = await response.read()
             return Answer(
                 status=response.status,

@@ -1,9 +1,531 @@
-"""Not built yet: see the open issues."""
+"""What to fetch and in what order: the member, their workout pages, then each workout's detail,
+performance graph and class, streamed into concurrent workers under one rate limit.
 
-from typing import Any
+Resuming and incremental runs rest on two facts kept in the archive:
+- Every workout listed on any archived page is known, so work listed by a killed run is picked up
+  by the next one without listing it again.
+- A page walk that reaches the end of the history, or an earlier walk's mark, labels the page it
+  stopped at with `listed_through`: the creation time up to which every workout has been listed.
+  A later walk stops at the first page reaching that mark (that page is the overlap), unless --full.
+A workout is done when its detail was captured with status COMPLETE and its graph was captured
+after that; an IN_PROGRESS workout is fetched again on the next run.
+"""
 
-from pelodump.errors import PelodumpError
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import aiohttp
+import orjson
+
+from pelodump import api
+from pelodump.archive import Archive, InvalidBody, RunWriter, check_body, open_archive
+from pelodump.auth import TokenSource
+from pelodump.errors import EXIT_OK, EXIT_PROBLEMS, PelodumpError
+from pelodump.progress import CrawlStats, show_progress
+from pelodump.throttle import RetryPolicy, Throttle
+
+Labeller = Callable[[Any], dict[str, Any]]
 
 
-def run_fetch_command(*args: Any, **kwargs: Any) -> int:
-    raise PelodumpError("'pelodump fetch' is not built yet")
+@dataclass(frozen=True)
+class CrawlOptions:
+    api_url: str = api.API_URL
+    rate: float = 4.0
+    concurrency: int = 8
+    every_n: int = 1
+    full: bool = False
+    history_csv: bool = True
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def validate(self) -> None:
+        if not self.rate > 0:
+            raise PelodumpError("--rate must be a positive number of requests per second")
+        if self.concurrency < 1:
+            raise PelodumpError("--concurrency must be at least 1")
+        if self.every_n < 0:
+            raise PelodumpError("--every-n must be 0 or more seconds")
+        if not self.api_url.startswith(("https://", "http://")):
+            raise PelodumpError(f"--api-url must be an http(s) URL, not {self.api_url!r}")
+
+    def for_the_record(self) -> dict[str, Any]:
+        """The options as the run log keeps them: no secrets ever pass through here."""
+        return {
+            "command": "fetch",
+            "api_url": self.api_url,
+            "rate": self.rate,
+            "concurrency": self.concurrency,
+            "every_n": self.every_n,
+            "full": self.full,
+            "history_csv": self.history_csv,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A whole, valid answer, archived; `data` is the parsed JSON (None for text bodies)."""
+
+    data: Any
+    status: int
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A workout as a page lists it: enough to decide whether it needs fetching."""
+
+    workout_id: str
+    created_at: int | None
+    ride_id: str | None
+
+
+class Crawler:
+    def __init__(
+        self,
+        run: RunWriter,
+        session: aiohttp.ClientSession,
+        tokens: TokenSource,
+        options: CrawlOptions,
+        stats: CrawlStats,
+    ) -> None:
+        self.run = run
+        self.archive: Archive = run.archive
+        self.session = session
+        self.tokens = tokens
+        self.options = options
+        self.stats = stats
+        self.throttle = Throttle(options.rate, options.concurrency)
+        self._seen_workouts: set[str] = set()
+        self._claimed_rides: set[str] = set()
+
+    # -- one resource ----------------------------------------------------------------------------
+
+    async def fetch(
+        self,
+        request: api.Request,
+        *,
+        text: bool = False,
+        labels: Labeller | None = None,
+        missing_ok: bool = False,
+    ) -> Fetched | None:
+        """Fetch one resource until it is archived whole, or give up and list it as failed.
+
+        Every attempt is recorded. Slow-down answers (429, 503) pause all workers; errors
+        (transport, 5xx, bodies that are cut short or not JSON) are retried with backoff; a 401 gets
+        one token refresh; other 4xx are final (a 404 with missing_ok is not a failure).
+        """
+        policy = self.options.retry
+        errors = cooldowns = refreshes = 0
+        while True:
+            token = await self.tokens.access_token()
+            async with self.throttle.slot():
+                self.stats.count_request()
+                try:
+                    answer: api.Answer | api.TransportError = await api.send(
+                        self.session, self.options.api_url, request, token
+                    )
+                except api.TransportError as failure:
+                    answer = failure
+            if isinstance(answer, api.TransportError):
+                await self._save(request, None, None, error=answer.reason, timing=answer)
+                errors += 1
+                verdict = "error"
+            else:
+                verdict, data, error = self._judge(answer, text=text)
+                keep = answer.body if error is None else None  # whole and valid: worth keeping
+                if verdict == "ok":
+                    await self._save(request, answer, keep, labels=labels(data) if labels else None)
+                    return Fetched(data, answer.status)
+                error = error or f"HTTP {answer.status}"
+                await self._save(request, answer, keep, error=error)
+                if verdict == "final":
+                    if not (missing_ok and answer.status == 404):
+                        self._fail(request, f"HTTP {answer.status}")
+                    return None
+                if verdict == "refresh":
+                    refreshes += 1
+                    if refreshes > 2:
+                        self._fail(request, "HTTP 401 even after refreshing the token")
+                        return None
+                    await self.tokens.refresh_after_rejection(token)
+                    continue
+                if verdict == "slow down":
+                    cooldowns += 1
+                    if cooldowns > policy.max_cooldowns:
+                        self._fail(request, f"still HTTP {answer.status} after {cooldowns} waits")
+                        return None
+                    self.throttle.cool_down(policy.cooldown(answer.retry_after, cooldowns))
+                    self.stats.retries += 1
+                    continue
+                errors += 1
+            if errors >= policy.max_attempts:
+                reason = answer.reason if isinstance(answer, api.TransportError) else error
+                self._fail(request, f"{reason}; gave up after {errors} attempts")
+                return None
+            self.stats.retries += 1
+            await asyncio.sleep(policy.backoff(errors))
+
+    @staticmethod
+    def _judge(answer: api.Answer, *, text: bool) -> tuple[str, Any, str | None]:
+        """Sort an answer into ok, final, refresh, slow down or error; parse it when whole."""
+        status = answer.status
+        if 200 <= status < 300:
+            if text:
+                try:
+                    check_body(answer.body, answer.content_type or "text/plain")
+                except InvalidBody as bad:
+                    return "error", None, str(bad)
+                return "ok", None, None
+            try:
+                return "ok", orjson.loads(answer.body), None
+            except orjson.JSONDecodeError:
+                return "error", None, f"HTTP {status} with a body that is not JSON"
+        error = None
+        try:
+            orjson.loads(answer.body)
+        except orjson.JSONDecodeError:
+            error = f"HTTP {status} with a body that is not JSON"
+        if status == 401:
+            return "refresh", None, error
+        if status in (429, 503):
+            return "slow down", None, error
+        if status >= 500:
+            return "error", None, error
+        return "final", None, error
+
+    async def _save(
+        self,
+        request: api.Request,
+        answer: api.Answer | None,
+        body: bytes | None,
+        *,
+        error: str | None = None,
+        labels: dict[str, Any] | None = None,
+        timing: api.TransportError | None = None,
+    ) -> None:
+        when = answer or timing
+        assert when is not None
+        await asyncio.to_thread(
+            self.run.save_capture,
+            kind=request.kind,
+            key=request.key,
+            method="GET",
+            path=request.path,
+            query=request.query,
+            status=answer.status if answer else None,
+            elapsed_ms=when.elapsed_ms,
+            body=body,
+            content_type=answer.content_type if answer else None,
+            error=error,
+            started_at=when.started_at,
+            labels=labels,
+        )
+
+    def _fail(self, request: api.Request, reason: str) -> None:
+        self.stats.failures.append(f"{request.kind} {request.key}: {reason}")
+
+    # -- the plan ---------------------------------------------------------------------------------
+
+    async def crawl(self) -> None:
+        me = await self.fetch(api.me())
+        if me is None or not isinstance(me.data, dict) or not api.is_peloton_id(me.data.get("id")):
+            failures = "; ".join(self.stats.failures) or "no user id in the answer"
+            raise PelodumpError(f"cannot read the member's profile from /api/me ({failures})")
+        user_id: str = me.data["id"]
+        queue: asyncio.Queue[Listed | None] = asyncio.Queue(maxsize=2 * self.options.concurrency)
+        workers = [asyncio.create_task(self._work(queue)) for _ in range(self.options.concurrency)]
+        try:
+            newest, timezone = await self._list_workouts(user_id, queue)
+            await self._queue_known_unfinished(queue)
+            if self.options.history_csv:
+                await self.fetch(api.history_csv(user_id, timezone or "UTC"), text=True)
+            # Workouts that started while we worked are above `newest`: when the workers are idle,
+            # look at the top again, until a look finds nothing new (one page each time).
+            while newest is not None:
+                await queue.join()
+                listed = self.stats.workouts_listed
+                walked = await self._walk(user_id, queue, stop_at=newest, label=False)
+                if walked is None or self.stats.workouts_listed == listed:
+                    break
+                newest = walked[0]
+            for _ in workers:
+                await queue.put(None)
+            await asyncio.gather(*workers)
+        finally:
+            for worker in workers:
+                worker.cancel()
+
+    async def _list_workouts(
+        self, user_id: str, queue: asyncio.Queue[Listed | None]
+    ) -> tuple[int | None, str | None]:
+        """Walk the pages, newest first, handing each workout that needs work to the workers.
+
+        Returns the newest creation time listed and one of the member's timezones (for the CSV).
+        """
+        mark = None if self.options.full else self._listed_through()
+        walked = await self._walk(user_id, queue, stop_at=mark, label=True)
+        return walked if walked is not None else (None, None)
+
+    async def _walk(
+        self, user_id: str, queue: asyncio.Queue[Listed | None], *, stop_at: int | None, label: bool
+    ) -> tuple[int | None, str | None] | None:
+        """One walk from page 0 to the end, or to the first page reaching `stop_at` (inclusive).
+
+        With `label`, the page that ends the walk is labelled `listed_through` the newest creation
+        time on page 0. Returns that time and a timezone, or None when a page could not be fetched
+        (the walk then proves nothing, and labels nothing).
+        """
+        newest: int | None = None
+        timezone: str | None = None
+        page = 0
+        while True:
+
+            def labeller(body: Any, newest: int | None = newest) -> dict[str, Any]:
+                times = _created_times(body)
+                if not label or not _page_ends_walk(body, times, stop_at):
+                    return {}
+                top = newest if newest is not None else max(times, default=None)
+                return {} if top is None else {"listed_through": top}
+
+            fetched = await self.fetch(api.workouts_page(user_id, page), labels=labeller)
+            if fetched is None:
+                return None
+            self.stats.pages += 1
+            times = _created_times(fetched.data)
+            if page == 0:
+                newest = max(times, default=None)
+            timezone = timezone or _a_timezone(fetched.data)
+            await self._hand_out(_page_items(fetched.data), queue)
+            if _page_ends_walk(fetched.data, times, stop_at):
+                return newest, timezone
+            page += 1
+
+    async def _hand_out(self, items: list[Listed], queue: asyncio.Queue[Listed | None]) -> None:
+        for item in items:
+            if item.workout_id in self._seen_workouts:
+                continue  # pages shift while we walk: the same workout can come twice
+            self._seen_workouts.add(item.workout_id)
+            self.stats.workouts_listed += 1
+            if not self.options.full and self._is_done(item.workout_id):
+                self.stats.skipped += 1
+                continue
+            await queue.put(item)
+
+    async def _queue_known_unfinished(self, queue: asyncio.Queue[Listed | None]) -> None:
+        """Queue workouts that earlier runs listed but did not finish (killed, or failed)."""
+        if self.options.full:
+            return
+        seen_blobs: set[str] = set()
+        for capture in self.archive.captures_of_kind("workouts_page"):
+            if capture.blob in seen_blobs or capture.blob is None:
+                continue
+            seen_blobs.add(capture.blob)
+            body = orjson.loads(self.archive.read_blob(capture.blob))
+            await self._hand_out(_page_items(body), queue)
+
+    def _listed_through(self) -> int | None:
+        marks = [
+            c.labels["listed_through"]
+            for c in self.archive.captures_of_kind("workouts_page")
+            if isinstance(c.labels.get("listed_through"), int)
+        ]
+        return max(marks, default=None)
+
+    def _is_done(self, workout_id: str) -> bool:
+        detail = self.archive.latest("workout", workout_id)
+        graph = self.archive.latest("performance_graph", workout_id)
+        return (
+            detail is not None
+            and detail.labels.get("status") == "COMPLETE"
+            and graph is not None
+            and graph.labels.get("workout_status") == "COMPLETE"
+        )
+
+    # -- one workout ------------------------------------------------------------------------------
+
+    async def _work(self, queue: asyncio.Queue[Listed | None]) -> None:
+        while (item := await queue.get()) is not None:
+            try:
+                await self._save_workout(item)
+            finally:
+                queue.task_done()
+
+    async def _save_workout(self, item: Listed) -> None:
+        workout_id = item.workout_id
+        detail = self.archive.latest("workout", workout_id)
+        status = detail.labels.get("status") if detail else None
+        ride_id = item.ride_id
+        if self.options.full or status != "COMPLETE":
+            fetched = await self.fetch(api.workout(workout_id), labels=_workout_labels)
+            if fetched is None:
+                return
+            self.stats.workouts += 1
+            status = _workout_labels(fetched.data).get("status")
+            ride_id = _ride_id(fetched.data) or ride_id
+        graph = self.archive.latest("performance_graph", workout_id)
+        if self.options.full or graph is None or graph.labels.get("workout_status") != "COMPLETE":
+            fetched = await self.fetch(
+                api.performance_graph(workout_id, self.options.every_n),
+                labels=lambda _body: {"workout_status": status},
+            )
+            if fetched is not None:
+                self.stats.graphs += 1
+        if ride_id and ride_id != api.JUST_RIDE_ID and ride_id not in self._claimed_rides:
+            self._claimed_rides.add(ride_id)
+            answered = self.archive.latest("ride_details", ride_id, ok_only=False)
+            settled = answered is not None and answered.status in (200, 404)
+            if (self.options.full or not settled) and await self.fetch(
+                api.ride_details(ride_id), missing_ok=True
+            ):
+                self.stats.rides += 1
+
+
+def _page_items(body: Any) -> list[Listed]:
+    """The workouts a page lists; ids that are not Peloton ids are never used in a URL."""
+    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        return []
+    items = []
+    for entry in body["data"]:
+        if not isinstance(entry, dict):
+            continue
+        workout_id = entry.get("id")
+        if not api.is_peloton_id(workout_id):
+            continue
+        created = entry.get("created_at")
+        items.append(
+            Listed(workout_id, created if isinstance(created, int) else None, _ride_id(entry))
+        )
+    return items
+
+
+def _created_times(body: Any) -> list[int]:
+    return [item.created_at for item in _page_items(body) if item.created_at is not None]
+
+
+def _a_timezone(body: Any) -> str | None:
+    for entry in body.get("data") or [] if isinstance(body, dict) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("timezone"), str):
+            return entry["timezone"]
+    return None
+
+
+def _page_ends_walk(body: Any, times: list[int], stop_at: int | None) -> bool:
+    if not isinstance(body, dict) or not body.get("data") or not body.get("show_next"):
+        return True
+    return stop_at is not None and bool(times) and min(times) <= stop_at
+
+
+def _ride_id(workout: Any) -> str | None:
+    ride = workout.get("ride") if isinstance(workout, dict) else None
+    ride_id = ride.get("id") if isinstance(ride, dict) else None
+    return ride_id if api.is_peloton_id(ride_id) else None
+
+
+def _workout_labels(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        return {}
+    start = body.get("start_time")
+    return {"status": body.get("status"), "start_time": start if isinstance(start, int) else None}
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+
+async def fetch_history(
+    run: RunWriter,
+    options: CrawlOptions,
+    *,
+    auth_url: str,
+    token_file: Path | None = None,
+    progress: TextIO | None = None,
+    prompt: bool = True,
+    environ: Mapping[str, str] | None = None,
+    cache_dir: Path | None = None,
+) -> CrawlStats:
+    """Log in and crawl into `run`. `progress` is a stream for live progress, or None for quiet.
+
+    `environ` and `cache_dir` default to the process's environment and the user's config dir.
+    """
+    stats = CrawlStats()
+    timeout = aiohttp.ClientTimeout(total=120, sock_connect=15, sock_read=60)
+    # The API session keeps no cookies: nothing but the bearer token identifies us to the API.
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as auth_session,
+        aiohttp.ClientSession(timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()) as session,
+    ):
+        tokens = await TokenSource.from_environment(
+            auth_session,
+            auth_url=auth_url,
+            token_file=token_file,
+            prompt=prompt,
+            environ=environ,
+            cache_dir=cache_dir,
+        )
+        crawler = Crawler(run, session, tokens, options, stats)
+        shower = None
+        if progress is not None:
+            live = progress.isatty()
+            shower = asyncio.create_task(show_progress(stats, progress, live=live))
+        try:
+            await crawler.crawl()
+        finally:
+            if shower is not None:
+                shower.cancel()
+    return stats
+
+
+def summary(stats: CrawlStats, run: RunWriter) -> str:
+    counts = run.counts
+    lines = [
+        f"fetched {stats.workouts} workouts, {stats.graphs} graphs, {stats.rides} classes from "
+        f"{stats.pages} pages ({stats.skipped} workouts already archived) in {stats.elapsed:.1f}s",
+        f"{stats.requests} requests, {stats.retries} retries, {counts['new_blobs']} new blobs, "
+        f"{counts['deduplicated']} unchanged bodies stored once, {len(stats.failures)} failed",
+    ]
+    lines += [f"failed: {failure}" for failure in stats.failures]
+    return "\n".join(lines)
+
+
+def run_fetch_command(args: argparse.Namespace) -> int:
+    options = CrawlOptions(
+        api_url=args.api_url,
+        rate=args.rate,
+        concurrency=args.concurrency,
+        every_n=args.every_n,
+        full=args.full,
+        history_csv=not args.no_csv,
+    )
+    options.validate()
+    archive = open_archive(args.archive, create=True)
+    with archive.begin_run(options.for_the_record()) as run:
+        stats = asyncio.run(
+            fetch_history(
+                run,
+                options,
+                auth_url=args.auth_url,
+                token_file=args.token_file,
+                progress=None if args.quiet else sys.stderr,
+            )
+        )
+        run.end("failed" if stats.failures else "complete", _counts(stats))
+    print(summary(stats, run))
+    print(f"archive: {archive.root}  (next: pelodump build --archive {archive.root})")
+    return EXIT_PROBLEMS if stats.failures else EXIT_OK
+
+
+def _counts(stats: CrawlStats) -> dict[str, Any]:
+    return {
+        "requests": stats.requests,
+        "retries": stats.retries,
+        "pages": stats.pages,
+        "workouts": stats.workouts,
+        "graphs": stats.graphs,
+        "rides": stats.rides,
+        "skipped": stats.skipped,
+        "failed": len(stats.failures),
+    }

@@ -1,0 +1,288 @@
+"""`pelodump fetch` against the simulator over loopback: complete, polite, incremental."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from pelodump.archive import open_archive
+from pelodump.crawl import CrawlOptions, fetch_history
+from pelodump.progress import CrawlStats
+from pelodump.sim.faults import Faults
+from pelodump.sim.member import Member
+from pelodump.sim.server import Sim, run_sim
+from pelodump.throttle import RetryPolicy
+from pelodump.verify import verify_archive
+
+FAST_RETRY = RetryPolicy(base_delay=0.01, max_delay=0.05)
+
+
+async def crawl(
+    sim: Sim,
+    root: Path,
+    *,
+    environ: dict[str, str] | None = None,
+    cache_dir: Path | None = None,
+    **options: Any,
+) -> CrawlStats:
+    settings = {"rate": 300.0, "concurrency": 8, "retry": FAST_RETRY, **options}
+    archive = open_archive(root, create=True)
+    crawl_options = CrawlOptions(api_url=sim.api_url, **settings)
+    with archive.begin_run(crawl_options.for_the_record()) as run:
+        stats = await fetch_history(
+            run,
+            crawl_options,
+            auth_url=sim.auth_url,
+            environ=environ if environ is not None else {"PELOTON_TOKEN": sim.access_token()},
+            cache_dir=cache_dir or root.parent / "config",
+            prompt=False,
+        )
+        run.end("failed" if stats.failures else "complete")
+    return stats
+
+
+def requests_by_kind(sim: Sim, since: int = 0) -> Counter[str]:
+    kinds: Counter[str] = Counter()
+    for record in sim.api_log()[since:]:
+        if record.path.endswith("/performance_graph"):
+            kinds["graph"] += 1
+        elif record.path.startswith("/api/workout/"):
+            kinds["workout"] += 1
+        elif record.path.endswith("/workouts"):
+            kinds["page"] += 1
+        elif record.path.startswith("/api/ride/"):
+            kinds["ride"] += 1
+        else:
+            kinds[record.path] += 1
+    return kinds
+
+
+def assert_everything_archived_as_served(sim: Sim, root: Path) -> None:
+    archive = open_archive(root)
+    for workout_id in sim.member.workout_ids():
+        detail = archive.latest("workout", workout_id)
+        graph = archive.latest("performance_graph", workout_id)
+        assert detail is not None and graph is not None, workout_id
+        for capture in (detail, graph):
+            body = archive.read_blob(capture.blob)
+            assert hashlib.sha256(body).hexdigest() in sim.served_sha256(
+                capture.path, capture.query
+            ), capture.path
+    assert verify_archive(archive, read_data=True).clean
+
+
+def test_token_login_crawl_archives_every_workout_byte_identical_within_the_rate(
+    tmp_path: Path,
+) -> None:
+    rate = 120.0
+
+    async def scenario() -> tuple[Sim, CrawlStats]:
+        async with run_sim(workouts=120, seed=3) as sim:
+            stats = await crawl(sim, tmp_path / "archive", rate=rate, concurrency=6)
+            return sim, stats
+
+    sim, stats = asyncio.run(scenario())
+    assert stats.failures == []
+    assert_everything_archived_as_served(sim, tmp_path / "archive")
+    for window in (0.1, 0.25, 0.5, 1.0):
+        assert sim.max_requests_in_window(window) <= rate * window + 1, window
+    assert all(record.bearer for record in sim.api_log())
+    archive = open_archive(tmp_path / "archive")
+    assert archive.latest("me", "me") is not None
+    assert archive.latest("history_csv", sim.member.user_id).content_type.startswith("text/csv")
+    rides = {r.key for r in archive.latest_of_kind("ride_details", ok_only=False).values()}
+    assert "0" * 32 not in rides and rides  # Just Ride has no class to fetch
+    # Each distinct class once, even though several workouts share a class.
+    ride_requests = [r.path for r in sim.api_log() if r.path.startswith("/api/ride/")]
+    assert len(ride_requests) == len(set(ride_requests))
+
+
+def test_password_login_crawl_is_complete_and_leaves_no_secret_behind(tmp_path: Path) -> None:
+    async def scenario() -> tuple[Sim, str, str]:
+        async with run_sim(workouts=40, seed=4) as sim:
+            environ = {
+                "PELOTON_USERNAME": sim.member.username,
+                "PELOTON_PASSWORD": sim.member.password,
+            }
+            stats = await crawl(sim, tmp_path / "archive", environ=environ)
+            assert stats.failures == []
+            cache = (tmp_path / "config" / "tokens.json").read_text()
+            return sim, cache, sim.member.password
+
+    sim, cache, password = asyncio.run(scenario())
+    assert_everything_archived_as_served(sim, tmp_path / "archive")
+    assert (tmp_path / "config" / "tokens.json").stat().st_mode & 0o777 == 0o600
+    [entry] = orjson.loads(cache)["tokens"].values()
+    secrets = [password, entry["access_token"], entry["refresh_token"]]
+    for path in (tmp_path / "archive").rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            if path.parent.parent.name == "objects":
+                data = open_archive(tmp_path / "archive").read_blob(
+                    f"sha256:{path.parent.name}{path.name}"
+                )
+            for secret in secrets:
+                assert secret.encode() not in data, path
+
+
+def test_retry_after_is_honoured_and_errors_are_retried_until_complete(tmp_path: Path) -> None:
+    faults = Faults(
+        rate_limit=60.0, p_500=0.05, p_502=0.05, p_503=0.05, p_reset=0.03, p_truncate=0.03,
+        p_invalid_json=0.03, seed=11,
+    )  # fmt: skip
+
+    async def scenario() -> tuple[Sim, CrawlStats]:
+        async with run_sim(workouts=60, seed=5, faults=faults) as sim:
+            stats = await crawl(sim, tmp_path / "archive", rate=200.0)
+            return sim, stats
+
+    sim, stats = asyncio.run(scenario())
+    assert stats.failures == []
+    assert stats.retries > 0
+    for fault in ("rate_limit", "500", "502", "503", "reset", "truncate", "invalid_json"):
+        assert sim.counts[fault] > 0, fault
+    assert_everything_archived_as_served(sim, tmp_path / "archive")
+    # After each 429 (Retry-After: 1 or more) no new request came until it had passed; only
+    # requests already in flight when the 429 left the server may arrive just after it.
+    arrivals = sorted(record.time for record in sim.api_log())
+    for limited in (r.time for r in sim.api_log() if r.fault == "rate_limit"):
+        assert not [t for t in arrivals if limited + 0.05 < t < limited + 0.95]
+    failed = [c for c in open_archive(tmp_path / "archive").captures_of_kind("workout")]
+    assert failed  # attempts that failed are in the log too:
+    statuses = {
+        r["status"]
+        for _, r in open_archive(tmp_path / "archive").iter_records()
+        if isinstance(r, dict) and r["type"] == "capture"
+    }
+    assert {None, 200, 429, 500, 502, 503} <= statuses
+
+
+def test_a_token_expiring_mid_crawl_is_refreshed_once_and_the_crawl_continues(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> tuple[Sim, CrawlStats]:
+        async with run_sim(workouts=50, seed=6, faults=Faults(expire_tokens_every=60)) as sim:
+            environ = {
+                "PELOTON_USERNAME": sim.member.username,
+                "PELOTON_PASSWORD": sim.member.password,
+            }
+            stats = await crawl(sim, tmp_path / "archive", environ=environ)
+            return sim, stats
+
+    sim, stats = asyncio.run(scenario())
+    assert stats.failures == []
+    expiries = sum(1 for r in sim.api_log() if r.status == 401)
+    assert expiries >= 1
+    # Workers that hit the same expired token together cause one refresh, not one each.
+    assert sim.tokens.refreshed_count <= len(sim.api_log()) // 60 + 1
+    assert_everything_archived_as_served(sim, tmp_path / "archive")
+
+
+def test_second_run_on_an_unchanged_member_lists_a_page_or_two_and_fetches_nothing(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> tuple[Counter[str], Counter[str], CrawlStats]:
+        member = Member(seed=7, workouts=250, in_progress=False)
+        async with run_sim(member=member) as sim:
+            await crawl(sim, tmp_path / "archive")
+            first = requests_by_kind(sim)
+            mark = len(sim.api_log())
+            stats = await crawl(sim, tmp_path / "archive")
+            return first, requests_by_kind(sim, since=mark), stats
+
+    first, second, stats = asyncio.run(scenario())
+    assert first["page"] >= 3 and first["workout"] == 250 and first["graph"] == 250
+    assert second["page"] <= 2
+    assert second["workout"] == second["graph"] == second["ride"] == 0
+    assert stats.skipped == 250
+
+
+def test_in_progress_workout_is_fetched_again_and_a_new_workout_is_picked_up(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with run_sim(workouts=30, seed=8) as sim:
+            in_progress = sim.member.workout_ids()[0]
+            await crawl(sim, tmp_path / "archive")
+            archive = open_archive(tmp_path / "archive")
+            assert archive.latest("workout", in_progress).labels["status"] == "IN_PROGRESS"
+            new_id = sim.member.add_workout()
+            mark = len(sim.api_log())
+            await crawl(sim, tmp_path / "archive")
+            fetched = {r.path for r in sim.api_log()[mark:] if r.path.startswith("/api/workout/")}
+            assert fetched == {
+                f"/api/workout/{new_id}",
+                f"/api/workout/{new_id}/performance_graph",
+                f"/api/workout/{in_progress}",
+                f"/api/workout/{in_progress}/performance_graph",
+            }
+            assert open_archive(tmp_path / "archive").latest("workout", new_id) is not None
+
+    asyncio.run(scenario())
+
+
+def test_workouts_added_during_a_crawl_are_neither_missed_nor_duplicated(tmp_path: Path) -> None:
+    async def scenario() -> tuple[Sim, CrawlStats]:
+        async with run_sim(workouts=220, seed=9, faults=Faults(new_workout_every=25)) as sim:
+            stats = await crawl(sim, tmp_path / "archive", concurrency=4)
+            return sim, stats
+
+    sim, stats = asyncio.run(scenario())
+    assert stats.failures == []
+    archive = open_archive(tmp_path / "archive")
+    workouts_fetched = Counter(
+        r.path for r in sim.api_log() if r.path.startswith("/api/workout/") and r.status == 200
+    )
+    assert max(workouts_fetched.values()) == 1
+    # Workouts added after the last look at the top are for the next run; all before it are here.
+    archived = set(archive.latest_of_kind("workout"))
+    assert sim.member.total > 220
+    missing = [w for w in sim.member.workout_ids() if w not in archived]
+    newest_listed = max(
+        sim.member.meta(w).created_at for w in archived if sim.member.meta(w) is not None
+    )
+    assert all(sim.member.meta(w).created_at > newest_listed for w in missing)
+    assert len(missing) <= 1
+
+
+def test_resources_that_keep_failing_are_listed_and_the_run_says_so(tmp_path: Path) -> None:
+    async def scenario() -> CrawlStats:
+        async with run_sim(workouts=20, seed=10, faults=Faults(p_500=0.6, seed=1)) as sim:
+            return await crawl(
+                sim, tmp_path / "archive", retry=RetryPolicy(max_attempts=2, base_delay=0.001)
+            )
+
+    stats = asyncio.run(scenario())
+    assert stats.failures
+    assert all(failure.endswith("HTTP 500; gave up after 2 attempts") for failure in stats.failures)
+    [run] = open_archive(tmp_path / "archive").runs.values()
+    assert run.outcome == "failed"
+
+
+@pytest.mark.parametrize("bad_id", ["../../x", "a" * 5000, "0123456789ABCDEFGHIJ0123456789ab"])
+def test_suspicious_ids_in_answers_never_reach_a_url(tmp_path: Path, bad_id: str) -> None:
+    async def scenario() -> Sim:
+        async with run_sim(workouts=5, seed=12) as sim:
+            original = sim.member.workouts_page
+
+            def hostile_page(*args: Any, **kwargs: Any) -> dict:
+                page = original(*args, **kwargs)
+                if page["data"]:
+                    page["data"][0] = {**page["data"][0], "id": bad_id}
+                return page
+
+            sim.member.workouts_page = hostile_page  # type: ignore[method-assign]
+            stats = await crawl(sim, tmp_path / "archive")
+            assert stats.failures == []
+            return sim
+
+    sim = asyncio.run(scenario())
+    assert not any(bad_id in r.path for r in sim.api_log())
+    assert all(r.path.startswith("/api/") for r in sim.api_log())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["archive"]
