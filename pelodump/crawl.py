@@ -512,13 +512,13 @@ def run_fetch_command(args: argparse.Namespace) -> int:
                 progress=None if args.quiet else sys.stderr,
             )
         )
-        run.end("failed" if stats.failures else "complete", _counts(stats))
+        run.end("failed" if stats.failures else "complete", counts_of(stats))
     print(summary(stats, run))
     print(f"archive: {archive.root}  (next: pelodump build --archive {archive.root})")
     return EXIT_PROBLEMS if stats.failures else EXIT_OK
 
 
-def _counts(stats: CrawlStats) -> dict[str, Any]:
+def counts_of(stats: CrawlStats) -> dict[str, Any]:
     return {
         "requests": stats.requests,
         "retries": stats.retries,
