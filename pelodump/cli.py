@@ -234,5 +234,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         if debug:
             raise
-        print("pelodump: interrupted", file=sys.stderr)
+        print("pelodump: interrupted (run the same command again to carry on)", file=sys.stderr)
         return EXIT_INTERRUPTED
