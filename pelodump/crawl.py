@@ -132,17 +132,19 @@ class Crawler:
                 except api.TransportError as failure:
                     answer = failure
             if isinstance(answer, api.TransportError):
-                await self._save(request, None, None, error=answer.reason, timing=answer)
+                await self._save(request, answer, error=answer.reason)
                 errors += 1
                 verdict = "error"
             else:
                 verdict, data, error = self._judge(answer, text=text)
                 keep = answer.body if error is None else None  # whole and valid: worth keeping
                 if verdict == "ok":
-                    await self._save(request, answer, keep, labels=labels(data) if labels else None)
+                    await self._save(
+                        request, answer, body=keep, labels=labels(data) if labels else None
+                    )
                     return Fetched(data, answer.status)
                 error = error or f"HTTP {answer.status}"
-                await self._save(request, answer, keep, error=error)
+                await self._save(request, answer, body=keep, error=error)
                 if verdict == "final":
                     if not (missing_ok and answer.status == 404):
                         self._fail(request, f"HTTP {answer.status}")
@@ -201,15 +203,13 @@ class Crawler:
     async def _save(
         self,
         request: api.Request,
-        answer: api.Answer | None,
-        body: bytes | None,
+        outcome: api.Answer | api.TransportError,
         *,
+        body: bytes | None = None,
         error: str | None = None,
         labels: dict[str, Any] | None = None,
-        timing: api.TransportError | None = None,
     ) -> None:
-        when = answer or timing
-        assert when is not None
+        answer = outcome if isinstance(outcome, api.Answer) else None
         await asyncio.to_thread(
             self.run.save_capture,
             kind=request.kind,
@@ -218,11 +218,11 @@ class Crawler:
             path=request.path,
             query=request.query,
             status=answer.status if answer else None,
-            elapsed_ms=when.elapsed_ms,
+            elapsed_ms=outcome.elapsed_ms,
             body=body,
             content_type=answer.content_type if answer else None,
             error=error,
-            started_at=when.started_at,
+            started_at=outcome.started_at,
             labels=labels,
         )
 
@@ -238,27 +238,33 @@ class Crawler:
             raise PelodumpError(f"cannot read the member's profile from /api/me ({failures})")
         user_id: str = me.data["id"]
         queue: asyncio.Queue[Listed | None] = asyncio.Queue(maxsize=2 * self.options.concurrency)
-        workers = [asyncio.create_task(self._work(queue)) for _ in range(self.options.concurrency)]
+        # A task group: if a worker dies (a refresh refused, the disk full), the others and the
+        # lister are cancelled at once, instead of the lister waiting forever on a full queue.
         try:
-            newest, timezone = await self._list_workouts(user_id, queue)
-            await self._queue_known_unfinished(queue)
-            if self.options.history_csv:
-                await self.fetch(api.history_csv(user_id, timezone or "UTC"), text=True)
-            # Workouts that started while we worked are above `newest`: when the workers are idle,
-            # look at the top again, until a look finds nothing new (one page each time).
-            while newest is not None:
-                await queue.join()
-                listed = self.stats.workouts_listed
-                walked = await self._walk(user_id, queue, stop_at=newest, label=False)
-                if walked is None or self.stats.workouts_listed == listed:
-                    break
-                newest = walked[0]
-            for _ in workers:
-                await queue.put(None)
-            await asyncio.gather(*workers)
-        finally:
-            for worker in workers:
-                worker.cancel()
+            async with asyncio.TaskGroup() as group:
+                for _ in range(self.options.concurrency):
+                    group.create_task(self._work(queue))
+                group.create_task(self._list_all(user_id, queue))
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+
+    async def _list_all(self, user_id: str, queue: asyncio.Queue[Listed | None]) -> None:
+        """Hand every workout that needs work to the workers, then tell them to stop."""
+        newest, timezone = await self._list_workouts(user_id, queue)
+        await self._queue_known_unfinished(queue)
+        if self.options.history_csv:
+            await self.fetch(api.history_csv(user_id, timezone or "UTC"), text=True)
+        # Workouts that started while we worked are above `newest`: when the workers are idle,
+        # look at the top again, until a look finds nothing new (one page each time).
+        while newest is not None:
+            await queue.join()
+            listed = self.stats.workouts_listed
+            walked = await self._walk(user_id, queue, stop_at=newest, label=False)
+            if walked is None or self.stats.workouts_listed == listed:
+                break
+            newest = walked[0]
+        for _ in range(self.options.concurrency):
+            await queue.put(None)
 
     async def _list_workouts(
         self, user_id: str, queue: asyncio.Queue[Listed | None]

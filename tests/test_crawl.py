@@ -13,6 +13,7 @@ import pytest
 
 from pelodump.archive import open_archive
 from pelodump.crawl import CrawlOptions, fetch_history
+from pelodump.errors import LoginError
 from pelodump.progress import CrawlStats
 from pelodump.sim.faults import Faults
 from pelodump.sim.member import Member
@@ -286,3 +287,18 @@ def test_suspicious_ids_in_answers_never_reach_a_url(tmp_path: Path, bad_id: str
     assert not any(bad_id in r.path for r in sim.api_log())
     assert all(r.path.startswith("/api/") for r in sim.api_log())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["archive"]
+
+
+def test_a_pasted_token_expiring_mid_crawl_stops_the_run_with_a_login_error(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with run_sim(workouts=80, seed=13, faults=Faults(expire_tokens_every=40)) as sim:
+            # A pasted token has no refresh token: the workers cannot carry on, and must not hang.
+            with pytest.raises(LoginError, match="pasted access token was rejected"):
+                await asyncio.wait_for(crawl(sim, tmp_path / "archive", concurrency=4), 60)
+
+    asyncio.run(scenario())
+    [run] = open_archive(tmp_path / "archive").runs.values()
+    assert run.outcome == "failed"
+    assert verify_archive(open_archive(tmp_path / "archive"), read_data=True).clean
