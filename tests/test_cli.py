@@ -49,3 +49,16 @@ def test_bad_option_value_is_one_line_and_exit_2() -> None:
 def test_no_subcommand_prints_help_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "commands" in capsys.readouterr().err
+
+
+def test_debug_shows_the_traceback_that_is_otherwise_one_line(tmp_path) -> None:
+    missing = str(tmp_path / "nowhere")
+    plain = run("status", "--archive", missing)
+    assert plain.returncode == 2
+    assert (
+        plain.stderr
+        == f"pelodump: error: no archive at {missing} (run 'pelodump fetch' or 'pelodump demo')\n"
+    )
+    debug = run("status", "--archive", missing, "--debug")
+    assert debug.returncode != 0
+    assert "Traceback" in debug.stderr and "ArchiveError" in debug.stderr
