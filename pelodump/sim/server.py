@@ -110,7 +110,7 @@ class Sim:
                 arrived,
                 request.method,
                 request.path,
-                request.query_string,
+                request.rel_url.raw_query_string,
                 status,
                 bearer,
                 fault,
@@ -171,7 +171,7 @@ async def _pipeline(request: web.Request, handler: Handler) -> web.StreamRespons
         if decision.fault == "invalid_json":
             response.body = body[: len(body) // 2]
             return done(response, "invalid_json")
-        sim._served.setdefault((request.path, request.query_string), set()).add(
+        sim._served.setdefault((request.path, request.rel_url.raw_query_string), set()).add(
             hashlib.sha256(body).hexdigest()
         )
     return done(response)
