@@ -317,7 +317,7 @@ class Crawler:
                 continue  # pages shift while we walk: the same workout can come twice
             self._seen_workouts.add(item.workout_id)
             self.stats.workouts_listed += 1
-            if not self.options.full and self._is_done(item.workout_id):
+            if not self.options.full and self._is_done(item):
                 self.stats.skipped += 1
                 continue
             await queue.put(item)
@@ -342,15 +342,25 @@ class Crawler:
         ]
         return max(marks, default=None)
 
-    def _is_done(self, workout_id: str) -> bool:
-        detail = self.archive.latest("workout", workout_id)
-        graph = self.archive.latest("performance_graph", workout_id)
+    def _is_done(self, item: Listed) -> bool:
+        # The class counts too: a run killed after a workout's graph but before its class, or one
+        # that gave up on the class, leaves it to the next run, which must look at the workout.
+        detail = self.archive.latest("workout", item.workout_id)
+        graph = self.archive.latest("performance_graph", item.workout_id)
         return (
             detail is not None
             and detail.labels.get("status") == "COMPLETE"
             and graph is not None
             and graph.labels.get("workout_status") == "COMPLETE"
+            and self._ride_settled(item.ride_id)
         )
+
+    def _ride_settled(self, ride_id: str | None) -> bool:
+        """True when there is no class to fetch, or its details were answered (200, or 404)."""
+        if ride_id is None or ride_id == api.JUST_RIDE_ID:
+            return True
+        answered = self.archive.latest("ride_details", ride_id, ok_only=False)
+        return answered is not None and answered.status in (200, 404)
 
     # -- one workout ------------------------------------------------------------------------------
 
@@ -383,9 +393,7 @@ class Crawler:
                 self.stats.graphs += 1
         if ride_id and ride_id != api.JUST_RIDE_ID and ride_id not in self._claimed_rides:
             self._claimed_rides.add(ride_id)
-            answered = self.archive.latest("ride_details", ride_id, ok_only=False)
-            settled = answered is not None and answered.status in (200, 404)
-            if (self.options.full or not settled) and await self.fetch(
+            if (self.options.full or not self._ride_settled(ride_id)) and await self.fetch(
                 api.ride_details(ride_id), missing_ok=True
             ):
                 self.stats.rides += 1
