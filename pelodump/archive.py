@@ -326,7 +326,8 @@ def _is_hex(text: str) -> bool:
 def open_archive(root: Path | str, *, create: bool = False) -> Archive:
     """Open the archive at root, creating it first if asked and there is none.
 
-    A directory that holds nothing but a README counts as empty (the repository's `archive/`).
+    A directory that holds nothing but a README counts as empty (the repository's `archive/`), and
+    so does one that a creation killed before it wrote the format file left behind.
     An archive of an unknown major version is refused and left untouched.
     """
     root = Path(root)
@@ -353,7 +354,7 @@ def open_archive(root: Path | str, *, create: bool = False) -> Archive:
 def _create_archive(root: Path) -> None:
     if root.exists() and not root.is_dir():
         raise ArchiveError(f"{root} is not a directory")
-    if root.exists() and any(p.name != "README.md" for p in root.iterdir()):
+    if root.exists() and not all(_left_by_creation(p) for p in root.iterdir()):
         raise ArchiveError(f"{root} is not empty and is not a pelodump archive")
     try:
         for sub in ("objects", "runs", "tmp"):
@@ -371,6 +372,16 @@ def _create_archive(root: Path) -> None:
         )
     except OSError as error:
         raise _disk_error(error, root) from None
+
+
+def _left_by_creation(path: Path) -> bool:
+    """What may be in a directory that is not yet an archive: a README, or what a creation that
+    was killed before writing the format file leaves (empty directories, temp files in tmp/)."""
+    if path.name == "README.md":
+        return True
+    if path.name in ("objects", "runs") and path.is_dir() and not path.is_symlink():
+        return not any(path.iterdir())
+    return path.name == "tmp" and path.is_dir() and not path.is_symlink()
 
 
 def new_run_id() -> str:
