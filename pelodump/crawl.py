@@ -323,12 +323,18 @@ class Crawler:
             await queue.put(item)
 
     async def _queue_known_unfinished(self, queue: asyncio.Queue[Listed | None]) -> None:
-        """Queue workouts that earlier runs listed but did not finish (killed, or failed)."""
+        """Queue workouts that earlier runs listed but did not finish (killed, or failed).
+
+        Only pages from the last complete run on are read: a complete run finished everything
+        listed before it, except workouts in progress at the time, which its own pages list.
+        """
         if self.options.full:
             return
+        complete = [r.run for r in self.archive.runs.values() if r.outcome == "complete"]
+        since = max(complete, default="")
         seen_blobs: set[str] = set()
         for capture in self.archive.captures_of_kind("workouts_page"):
-            if capture.blob in seen_blobs or capture.blob is None:
+            if capture.run < since or capture.blob is None or capture.blob in seen_blobs:
                 continue
             seen_blobs.add(capture.blob)
             body = orjson.loads(self.archive.read_blob(capture.blob))
