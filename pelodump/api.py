@@ -100,11 +100,14 @@ class Answer:
 class TransportError(Exception):
     """No whole HTTP answer: connection refused or reset, timeout, body cut short."""
 
-    def __init__(self, reason: str, started_at: str, elapsed_ms: float) -> None:
+    def __init__(
+        self, reason: str, started_at: str, elapsed_ms: float, *, unreachable: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.started_at = started_at
         self.elapsed_ms = elapsed_ms
+        self.unreachable = unreachable  # no connection could be made: refused, no such host
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -143,4 +146,6 @@ async def send(
     except (TimeoutError, aiohttp.ClientError, OSError) as error:
         # Name the failure by its type and text; aiohttp's messages carry URLs, never headers.
         reason = f"{type(error).__name__}: {error}".rstrip(": ")
-        raise TransportError(reason, started_at, (time.perf_counter() - start) * 1000) from None
+        elapsed_ms = (time.perf_counter() - start) * 1000
+        unreachable = isinstance(error, aiohttp.ClientConnectorError)
+        raise TransportError(reason, started_at, elapsed_ms, unreachable=unreachable) from None

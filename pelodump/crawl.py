@@ -102,6 +102,7 @@ class Crawler:
         self.throttle = Throttle(options.rate, options.concurrency)
         self._seen_workouts: set[str] = set()
         self._claimed_rides: set[str] = set()
+        self._answered = False  # whether the API has answered anything yet
 
     # -- one resource ----------------------------------------------------------------------------
 
@@ -133,9 +134,16 @@ class Crawler:
                     answer = failure
             if isinstance(answer, api.TransportError):
                 await self._save(request, answer, error=answer.reason)
+                if answer.unreachable and not self._answered:
+                    # Nothing ever answered: a wrong --api-url or no network, not a blip worth
+                    # minutes of backoff before saying so.
+                    raise PelodumpError(
+                        f"cannot reach the API at {self.options.api_url} ({answer.reason})"
+                    )
                 errors += 1
                 verdict = "error"
             else:
+                self._answered = True
                 verdict, data, error = self._judge(answer, text=text)
                 keep = answer.body if error is None else None  # whole and valid: worth keeping
                 if verdict == "ok":
