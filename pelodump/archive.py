@@ -148,6 +148,10 @@ def read_run_log(path: Path) -> Iterator[dict[str, Any] | LogProblem]:
             yield record
 
 
+class CorruptBlob(ValueError):
+    """A blob file that no longer holds the body its name is the hash of."""
+
+
 class InvalidBody(ValueError):
     """A body that is not what it claims to be: only whole, valid bodies become blobs."""
 
@@ -277,9 +281,17 @@ class Archive:
         return sorted(self._any)
 
     def read_blob(self, blob_id: str) -> bytes:
-        """The body exactly as it was received."""
+        """The body exactly as it was received; CorruptBlob when the file no longer holds it."""
         with open(self.blob_path(blob_id), "rb") as file:
-            return _decompressor().decompress(file.read())
+            compressed = file.read()
+        try:
+            body = _decompressor().decompress(compressed)
+        except zstandard.ZstdError as error:
+            raise CorruptBlob(f"damaged on disk: cannot be decompressed ({error})") from None
+        # A damaged file can still decompress, even to valid JSON: only the hash tells.
+        if blob_id_of(body) != blob_id:
+            raise CorruptBlob("damaged on disk: content does not match its hash")
+        return body
 
     def captures_of_kind(self, kind: str) -> Iterator[Capture]:
         """Every successful capture of a kind, oldest first, read afresh from the logs."""
