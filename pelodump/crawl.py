@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from pelodump.progress import CrawlStats, show_progress
 from pelodump.throttle import RetryPolicy, Throttle
 
 Labeller = Callable[[Any], dict[str, Any]]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -345,7 +347,15 @@ class Crawler:
             if capture.run < since or capture.blob is None or capture.blob in seen_blobs:
                 continue
             seen_blobs.add(capture.blob)
-            body = orjson.loads(self.archive.read_blob(capture.blob))
+            try:
+                body = orjson.loads(self.archive.read_blob(capture.blob))
+            except (OSError, ValueError) as error:  # damaged or missing: the walk lists anew
+                log.warning(
+                    "passing over the archived workouts page %s (%s); run 'pelodump verify'",
+                    capture.key,
+                    error,
+                )
+                continue
             await self._hand_out(_page_items(body), queue)
 
     def _listed_through(self) -> int | None:
