@@ -82,3 +82,38 @@ def test_a_crawl_under_every_fault_at_once_is_complete_identical_and_polite(
 
     for window in (0.05, 0.1, 0.25, 0.5, 1.0, 2.0):
         assert sim.max_requests_in_window(window) <= RATE * window + 1, window
+
+
+def test_cloudflare_rate_limit_pages_without_retry_after_slow_the_crawl_until_complete(
+    tmp_path: Path,
+) -> None:
+    """Cloudflare's error 1015 is an HTML page with no Retry-After: the crawler backs off on its
+    own schedule (every worker), and the crawl still ends complete with only JSON archived."""
+    root = tmp_path / "archive"
+    faults = Faults(rate_limit=15.0, rate_limit_html=True, seed=5)
+    retry = RetryPolicy(base_delay=0.05, max_delay=0.4)
+
+    async def scenario() -> tuple[Sim, CrawlStats]:
+        async with run_sim(workouts=30, seed=22, faults=faults) as sim:
+            options = CrawlOptions(api_url=sim.api_url, rate=RATE, concurrency=6, retry=retry)
+            with open_archive(root, create=True).begin_run(options.for_the_record()) as run:
+                stats = await fetch_history(
+                    run,
+                    options,
+                    auth_url=sim.auth_url,
+                    environ={"PELOTON_TOKEN": sim.access_token()},
+                    cache_dir=tmp_path / "config",
+                    prompt=False,
+                )
+            return sim, stats
+
+    sim, stats = asyncio.run(scenario())
+    assert stats.failures == []
+    assert sim.counts["rate_limit"] >= 3
+    archive = open_archive(root)
+    report = verify_archive(archive, read_data=True)
+    assert report.clean, report.problems
+    for workout_id in sim.member.workout_ids():
+        assert archive.latest("performance_graph", workout_id) is not None
+    html = [r for _, r in archive.iter_records() if r["type"] == "capture" and r["status"] == 429]
+    assert html and all(r["blob"] is None for r in html)  # the HTML page is never a blob
