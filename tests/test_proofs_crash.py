@@ -141,8 +141,10 @@ def test_fetch_killed_at_random_moments_and_resumed_ends_as_one_uninterrupted_ru
             process.send_signal(signal.SIGKILL)
             process.wait()
             kills += 1
-            # Every killed run's log is readable: no torn record, no record naming a missing blob.
-            assert main(["verify", "--archive", str(root)]) in (0, 2)  # 2: never started a run
+            # Every killed run's log is readable: no torn record, no record naming a missing blob
+            # (exit 2 when the kill came before the archive was even created).
+            created = (root / "pelodump-archive.json").exists()
+            assert main(["verify", "--archive", str(root)]) == (0 if created else 2)
         else:
             process = fetch_process(sim, root, tmp_path / "config", work)
         finish(process)
@@ -155,13 +157,17 @@ def test_fetch_killed_at_random_moments_and_resumed_ends_as_one_uninterrupted_ru
     assert main(["verify", "--archive", str(root), "--read-data"]) == 0
     assert list(work.iterdir()) == []
     runs = open_archive(root).runs.values()
-    assert sorted(str(run.outcome) for run in runs).count("complete") == 1
+    assert [run.outcome for run in runs].count("complete") == 1
+    killed_mid_crawl = [run for run in runs if run.outcome is None and run.captures > 1]
+    assert len(killed_mid_crawl) >= 6  # most kills came while work was being archived
 
-    # Repeated work: a kill can waste only what was in flight. Each of the CONCURRENCY workers
-    # holds at most one workout, graph or class request, whose answer may be lost. Listing is
-    # redone from the start by the next run unless the killed run finished it: at most a whole
-    # walk plus the final look at the top, which is what the uninterrupted run made. /api/me
-    # and the history CSV are fetched once by every run.
+    # Repeated work: a kill may waste only what was in flight. Each of the CONCURRENCY workers
+    # has at most one workout, graph or class request out at a time; its answer may reach the
+    # simulator (and its count) but not the archive, so the next run asks again. Everything
+    # archived is never asked for again. The lister's page in flight is covered by a coarser
+    # bound: the next run walks the pages again from page 0 unless the killed one got as far as
+    # labelling its walk, so it lists at most a whole walk plus the final look at the top, which
+    # is exactly what the uninterrupted run asked for. /api/me and the CSV are once per run.
     content_whole = sum(whole[kind] for kind in CONTENT)
     content_resumed = sum(resumed[kind] for kind in CONTENT)
     assert content_resumed <= content_whole + CONCURRENCY * kills, (whole, resumed)
