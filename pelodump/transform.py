@@ -13,12 +13,20 @@ null or of an unexpected type becomes null rather than an error.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from operator import itemgetter
+from typing import Any, TypeVar
 
 import polars as pl
 
 from pelodump.units import convert, factor
+
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
+
+# Workout ids repeat millions of times across samples and metrics_long: categorical (a
+# dictionary of a few thousand ids) in every table, so the tables join with each other.
+WORKOUT_ID = pl.Categorical()
 
 # --- schemas ------------------------------------------------------------------------------------
 
@@ -40,7 +48,7 @@ UTC_TIME = pl.Datetime("us", "UTC")
 
 WORKOUTS_SCHEMA = pl.Schema(
     {
-        "workout_id": pl.String,
+        "workout_id": WORKOUT_ID,
         "user_id": pl.String,
         "peloton_id": pl.String,
         "ride_id": pl.String,
@@ -100,24 +108,28 @@ WORKOUTS_SCHEMA = pl.Schema(
     }
 )
 
+_SAMPLE_COLUMN = {slug: i for i, slug in enumerate(SAMPLE_METRICS)}
+
 SAMPLES_SCHEMA = pl.Schema(
-    {"workout_id": pl.String, "offset_s": pl.Int64}
+    {"workout_id": WORKOUT_ID, "offset_s": pl.Int64}
     | {column: pl.Float64 for column, _ in SAMPLE_METRICS.values()}
 )
 
+# slug and unit repeat millions of times over a handful of values: categorical, as parquet
+# stores them (a dictionary), which makes the table several times cheaper to write and read.
 METRICS_LONG_SCHEMA = pl.Schema(
     {
-        "workout_id": pl.String,
+        "workout_id": WORKOUT_ID,
         "offset_s": pl.Int64,
-        "slug": pl.String,
+        "slug": pl.Categorical(),
         "value": pl.Float64,
-        "unit": pl.String,
+        "unit": pl.Categorical(),
     }
 )
 
 SEGMENTS_SCHEMA = pl.Schema(
     {
-        "workout_id": pl.String,
+        "workout_id": WORKOUT_ID,
         "segment_index": pl.Int64,
         "segment_id": pl.String,
         "name": pl.String,
@@ -132,7 +144,7 @@ SEGMENTS_SCHEMA = pl.Schema(
 
 LOCATIONS_SCHEMA = pl.Schema(
     {
-        "workout_id": pl.String,
+        "workout_id": WORKOUT_ID,
         "offset_s": pl.Int64,
         "latitude": pl.Float64,
         "longitude": pl.Float64,
@@ -385,7 +397,8 @@ def workouts_frame(
     frame = pl.from_dicts(rows, schema=WORKOUTS_SCHEMA) if rows else WORKOUTS_SCHEMA.to_frame()
     if intervals is not None:
         frame = frame.drop("sample_interval_s").join(intervals, on="workout_id", how="left")
-    return frame.select(WORKOUTS_SCHEMA.names()).sort("start_time", "workout_id", nulls_last=True)
+    frame = frame.select(WORKOUTS_SCHEMA.names())
+    return frame.sort("start_time", pl.col("workout_id").cast(pl.String), nulls_last=True)
 
 
 def segment_rows(workout_id: str, graph: dict[str, Any]) -> list[dict[str, Any]]:
@@ -411,6 +424,39 @@ def segment_rows(workout_id: str, graph: dict[str, Any]) -> list[dict[str, Any]]
 # --- the time series, batched -------------------------------------------------------------------
 
 
+@dataclass
+class Keys:
+    """What the compact frames of every batch refer to by number.
+
+    Compact samples carry `w`, an index into `workout_ids`; compact metrics_long rows carry
+    `run`, an index into the runs (one per values array kept: its workout, slug and unit).
+    Numbers instead of strings repeated millions of times make the batches several times
+    cheaper to build, write and read back; `public` turns them into the published columns.
+    """
+
+    workout_ids: list[str] = field(default_factory=list)
+    run_workout: list[int] = field(default_factory=list)
+    run_slug: list[str | None] = field(default_factory=list)
+    run_unit: list[str | None] = field(default_factory=list)
+
+    def public(self, table: str, frame: FrameT) -> FrameT:
+        """A table's compact frame (eager or lazy) as published: see SCHEMAS."""
+        if table == "samples":
+            ids = pl.Series("workout_id", self.workout_ids, dtype=WORKOUT_ID)
+            return frame.select(pl.lit(ids).gather("w"), pl.exclude("w"))
+        if table == "metrics_long":
+            run_workout = pl.Series(self.run_workout, dtype=pl.UInt32)
+            ids = pl.Series("workout_id", self.workout_ids, dtype=WORKOUT_ID).gather(run_workout)
+            return frame.select(
+                pl.lit(ids).gather("run"),
+                "offset_s",
+                pl.lit(pl.Series("slug", self.run_slug, dtype=pl.Categorical)).gather("run"),
+                "value",
+                pl.lit(pl.Series("unit", self.run_unit, dtype=pl.Categorical)).gather("run"),
+            )
+        return frame
+
+
 class GraphBatch:
     """The time series, plan and GPS of a batch of workouts, turned into frames at once.
 
@@ -421,13 +467,16 @@ class GraphBatch:
     extra values have no time to be keyed on) and counted in `metric_length_mismatches`.
     """
 
-    def __init__(self, tables: set[str]) -> None:
+    def __init__(self, tables: set[str], keys: Keys) -> None:
         self.tables = tables
+        self.keys = keys
         self.keep_values = bool(tables & {"samples", "metrics_long"})
+        self.first_workout = len(keys.workout_ids)
+        self.first_run = len(keys.run_workout)
         self.workout_ids: list[str] = []
         self.time_lengths: list[int] = []
         self.offsets: list[Any] = []
-        # One "run" per values array kept: which workout, slug, unit, how many values.
+        # One "run" per values array kept: which workout (of the batch), slug, unit, length.
         self.run_workout: list[int] = []
         self.run_slug: list[str | None] = []
         self.run_unit: list[str | None] = []
@@ -466,10 +515,14 @@ class GraphBatch:
                 location_runs.append((index, segment_id, is_gap, len(points)))
                 coordinates.extend(points)
         # Nothing above can fail half-way through the lists below: commit in one go.
+        self.keys.workout_ids.append(workout_id)
         self.workout_ids.append(workout_id)
         self.time_lengths.append(len(seconds))
         self.offsets.extend(seconds)
         for slug, unit, count, primary, kept in runs:
+            self.keys.run_workout.append(self.first_workout + index)
+            self.keys.run_slug.append(slug)
+            self.keys.run_unit.append(unit)
             self.run_workout.append(index)
             self.run_slug.append(slug)
             self.run_unit.append(unit)
@@ -486,38 +539,43 @@ class GraphBatch:
         row["location_points"] = len(coordinates)
 
     def frames(self) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, set[tuple[str, str | None]]]:
-        """The batch's tables, its sample intervals (workout_id, sample_interval_s), and the
-        (slug, unit) pairs whose unit could not be converted."""
-        ids = pl.Series("workout_id", self.workout_ids, dtype=pl.String)
-        base = pl.DataFrame(
-            {
-                "w": pl.int_range(0, len(ids), dtype=pl.UInt32, eager=True),
-                "n": pl.Series(self.time_lengths, dtype=pl.Int64),
-            }
+        """The batch's tables (samples and metrics_long compact: see Keys), its sample
+        intervals (workout_id, sample_interval_s), and the (slug, unit) pairs whose unit could
+        not be converted.
+
+        Everything is a handful of whole-column polars operations on the batch: no Python
+        loop over values, nor over rows.
+        """
+        ids = pl.lit(pl.Series("workout_id", self.workout_ids, dtype=WORKOUT_ID))
+        lengths = pl.Series(self.time_lengths, dtype=pl.Int64)
+        # One row per sample: its workout ("run"), its place there ("pos"), its offset.
+        rows = _expand(lengths).with_columns(
+            pl.Series("offset_s", self.offsets, dtype=pl.Int64, strict=False)
         )
-        # Row i of `base_rows` is offsets[i]: the workout it belongs to, in order.
-        base_rows = base.filter(pl.col("n") > 0).select(pl.col("w").repeat_by("n").explode())
-        offsets = pl.Series("offset_s", self.offsets, dtype=pl.Int64, strict=False)
         intervals = (
-            pl.DataFrame({"w": base_rows["w"], "offset_s": offsets})
-            .group_by("w")
+            rows.group_by("run")
             .agg(sample_interval_s=pl.col("offset_s").diff().median())
+            .select(ids.gather("run").alias("workout_id"), "sample_interval_s")
         )
-        intervals = intervals.select(ids.gather(intervals["w"]), "sample_interval_s")
         tables: dict[str, pl.DataFrame] = {}
         unknown_units: set[tuple[str, str | None]] = set()
         if self.keep_values:
-            long = self._long(base)
+            # One row per value kept: its run, the sample row it belongs to, the value.
+            run_workout = pl.Series(self.run_workout, dtype=pl.UInt32)
+            run_first_row = (lengths.cum_sum() - lengths).gather(run_workout)
+            values = _expand(pl.Series(self.run_length, dtype=pl.Int64)).select(
+                "run",
+                (pl.lit(run_first_row).gather("run") + pl.col("pos")).alias("row"),
+                pl.Series("value", self.values, dtype=pl.Float64, strict=False),
+            )
             if "metrics_long" in self.tables:
-                tables["metrics_long"] = long.select(
-                    ids.gather(long["w"]).alias("workout_id"),
-                    offsets.gather(long["row"]).alias("offset_s"),
-                    "slug",
+                tables["metrics_long"] = values.select(
+                    (pl.col("run") + self.first_run).cast(pl.UInt32),
+                    pl.lit(rows["offset_s"]).gather("row"),
                     "value",
-                    "unit",
                 )
             if "samples" in self.tables:
-                tables["samples"], unknown_units = self._samples(ids, base_rows, offsets, long)
+                tables["samples"], unknown_units = self._samples(rows, values)
         if "segments" in self.tables:
             tables["segments"] = (
                 pl.from_dicts(self.segments, schema=SEGMENTS_SCHEMA)
@@ -528,93 +586,81 @@ class GraphBatch:
             tables["locations"] = self._locations(ids)
         return tables, intervals, unknown_units
 
-    def _long(self, base: pl.DataFrame) -> pl.DataFrame:
-        """One row per value kept: w (workout), row (index into offsets), slug, unit, value."""
-        first_row = base.select(pl.col("n").cum_sum() - pl.col("n"))["n"]
-        runs = pl.DataFrame(
-            {
-                "w": pl.Series(self.run_workout, dtype=pl.UInt32),
-                "slug": pl.Series(self.run_slug, dtype=pl.String),
-                "unit": pl.Series(self.run_unit, dtype=pl.String),
-                "n": pl.Series(self.run_length, dtype=pl.Int64),
-                "primary": pl.Series(self.run_primary, dtype=pl.Boolean),
-            }
-        )
-        return (
-            runs.with_columns(first=first_row.gather(runs["w"]), pos=pl.int_ranges(0, "n"))
-            .explode("pos")
-            .select(
-                "w",
-                (pl.col("first") + pl.col("pos")).alias("row"),
-                "slug",
-                "unit",
-                "primary",
-                pl.Series("value", self.values, dtype=pl.Float64, strict=False),
-            )
-        )
-
     def _samples(
-        self,
-        ids: pl.Series,
-        base_rows: pl.DataFrame,
-        offsets: pl.Series,
-        long: pl.DataFrame,
+        self, rows: pl.DataFrame, values: pl.DataFrame
     ) -> tuple[pl.DataFrame, set[tuple[str, str | None]]]:
-        """The wide samples: each known slug's converted values scattered into its rows."""
-        rows = len(offsets)
-        columns = [ids.gather(base_rows["w"]), offsets]
-        unknown: set[tuple[str, str | None]] = set()
-        wanted = long.filter(pl.col("primary") & pl.col("slug").is_in(list(SAMPLE_METRICS)))
-        by_slug = dict(wanted.partition_by("slug", as_dict=True, include_key=False)) if rows else {}
-        for slug, (name, target) in SAMPLE_METRICS.items():
-            column = pl.repeat(None, rows, dtype=pl.Float64, eager=True).alias(name)
-            part = by_slug.get((slug,))
-            if part is not None:
-                factors = {u: factor(u, target) for u in part["unit"].unique().to_list()}
-                unknown |= {(slug, u) for u, f in factors.items() if f is None}
-                multiplier = part["unit"].replace_strict(
-                    factors, default=None, return_dtype=pl.Float64
-                )
-                converted = part["value"] * multiplier
-                if slug == "heart_rate":  # 0 bpm is how Peloton marks "no reading"
-                    converted = converted.set(converted == 0, None)
-                column.scatter(part["row"], converted)
-            columns.append(column)
-        return pl.DataFrame(columns), unknown
+        """Compact samples: each known slug's values, converted, placed in their sample rows.
 
-    def _locations(self, ids: pl.Series) -> pl.DataFrame:
+        All columns live in one grid (column i is rows i*n .. i*n+n-1), filled by one scatter.
+        """
+        columns, multipliers = [], []  # per run: its samples column (or None), multiplier
+        unknown: set[tuple[str, str | None]] = set()
+        for slug, unit, primary in zip(self.run_slug, self.run_unit, self.run_primary, strict=True):
+            column = _SAMPLE_COLUMN.get(slug) if primary and slug else None
+            multiplier = None if column is None else factor(unit, SAMPLE_METRICS[slug][1])
+            if column is not None and multiplier is None:
+                unknown.add((slug, unit))
+                column = None
+            columns.append(column)
+            multipliers.append(multiplier)
+        n = rows.height
+        placed = values.select(
+            (pl.lit(pl.Series(columns, dtype=pl.Int64)).gather("run") * n + pl.col("row")).alias(
+                "at"
+            ),
+            pl.col("value") * pl.lit(pl.Series(multipliers, dtype=pl.Float64)).gather("run"),
+        ).drop_nulls("at")
+        grid = pl.repeat(None, n * len(SAMPLE_METRICS), dtype=pl.Float64, eager=True)
+        grid.scatter(placed["at"], placed["value"])
+        samples = rows.select((pl.col("run") + self.first_workout).cast(pl.UInt32).alias("w"))
+        samples = samples.with_columns(rows["offset_s"])
+        for i, (column, _) in enumerate(SAMPLE_METRICS.values()):
+            series = grid.slice(i * n, n).alias(column)
+            if column == "heart_rate_bpm":  # 0 bpm is how Peloton marks "no reading"
+                series = series.set(series == 0, None)
+            samples = samples.with_columns(series)
+        return samples, unknown
+
+    def _locations(self, ids: pl.Expr) -> pl.DataFrame:
         points = self.coordinates
 
-        def field(name: str) -> list[Any]:
-            return [point.get(name) for point in points]
+        def field(name: str, dtype: pl.DataType) -> pl.Series:
+            try:  # map(itemgetter) runs in C: GPS points are many
+                values = list(map(itemgetter(name), points))
+            except KeyError:
+                values = [point.get(name) for point in points]
+            return pl.Series(name, values, dtype, strict=False)
 
-        runs = pl.DataFrame(
-            {
-                "w": pl.Series([r[0] for r in self.location_runs], dtype=pl.UInt32),
-                "segment_id": pl.Series([r[1] for r in self.location_runs], dtype=pl.String),
-                "is_gap": pl.Series([r[2] for r in self.location_runs], dtype=pl.Boolean),
-                "n": pl.Series([r[3] for r in self.location_runs], dtype=pl.Int64),
-            }
+        workout, segment_id, is_gap, count = (
+            zip(*self.location_runs, strict=True) if points else ((),) * 4
         )
-        per_point = runs.select(pl.all().repeat_by("n").explode()) if points else runs.clear()
-        units = pl.Series(
-            [u if isinstance(u, str) else None for u in field("distance_display_unit")],
-            dtype=pl.String,
-        )
+        units = field("distance_display_unit", pl.String())
         km = {u: factor(u, "km") for u in units.unique().to_list()}
-        return pl.DataFrame(
-            [
-                ids.gather(per_point["w"]),
-                pl.Series("offset_s", field("seconds_offset_from_start"), pl.Int64, strict=False),
-                pl.Series("latitude", field("latitude"), pl.Float64, strict=False),
-                pl.Series("longitude", field("longitude"), pl.Float64, strict=False),
-                pl.Series("accuracy_m", field("accuracy"), pl.Float64, strict=False),
-                pl.Series("distance", field("distance"), pl.Float64, strict=False)
-                * units.replace_strict(km, default=None, return_dtype=pl.Float64),
-                per_point["is_gap"],
-                per_point["segment_id"],
-            ]
-        ).rename({"distance": "distance_km"})
+        run = pl.col("run")
+        return _expand(pl.Series(count, dtype=pl.Int64)).select(
+            ids.gather(pl.lit(pl.Series(workout, dtype=pl.UInt32)).gather(run)).alias("workout_id"),
+            field("seconds_offset_from_start", pl.Int64()).alias("offset_s"),
+            field("latitude", pl.Float64()),
+            field("longitude", pl.Float64()),
+            field("accuracy", pl.Float64()).alias("accuracy_m"),
+            (field("distance", pl.Float64()) * units.replace_strict(km, default=None)).alias(
+                "distance_km"
+            ),
+            pl.lit(pl.Series("is_gap", is_gap, dtype=pl.Boolean)).gather(run),
+            pl.lit(pl.Series("segment_id", segment_id, dtype=pl.String)).gather(run),
+        )
+
+
+def _expand(lengths: pl.Series) -> pl.DataFrame:
+    """For runs of the given lengths laid end to end, one row per element: "run", the index of
+    its run, and "pos", its place in the run."""
+    runs = pl.DataFrame(
+        {"run": pl.int_range(0, len(lengths), dtype=pl.UInt32, eager=True), "n": lengths}
+    ).filter(pl.col("n") > 0)  # an empty run would explode into a null element
+    return runs.select(
+        pl.col("run").repeat_by("n").explode(),
+        pl.int_ranges(0, "n", dtype=pl.Int64).explode().alias("pos"),
+    )
 
 
 # --- the rides row ------------------------------------------------------------------------------
