@@ -303,7 +303,9 @@ class _TableFile:
         if frame.is_empty():
             return
         part = self.parts_dir / f"{self.name}-{len(self.parts):05d}.arrow"
-        frame.write_ipc(part, compression="zstd")
+        frame.write_ipc(
+            part, compression="lz4"
+        )  # measured: cheaper than zstd, 10x smaller than none
         self.parts.append(part)
         self.rows += frame.height
 

@@ -1,0 +1,218 @@
+"""How fast `pelodump build` is, and how much memory it takes, on a 3,000-workout history.
+
+    python bench/build.py [--workouts 3000] [--archive DIR] [--repeat 3] [--write-results]
+
+Makes an archive of per-second graphs (or reuses --archive if it already holds one), then, each
+in a fresh child process:
+- the floor: decompress and orjson-parse every blob the build reads, nothing else;
+- the build: `build_tables` from opening the archive to the last file renamed into place.
+Reports the median wall time of each, their ratio, and the build's peak RSS (the child's
+ru_maxrss) against the raw JSON bytes the build reads. --write-results records the figures in
+bench/RESULTS.md under "## build".
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from pelodump.archive import open_archive
+from pelodump.sim.member import Member
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+KINDS = ("workouts_page", "workout", "performance_graph", "ride_details")
+
+
+# --- making the archive -------------------------------------------------------------------------
+
+
+def make_archive(root: Path, workouts: int) -> None:
+    """A simulated member's whole history, written through the archive's writer as a crawl
+    would: every workouts page, workout, per-second performance graph and class."""
+    member = Member(seed=6, workouts=workouts)
+    with open_archive(root, create=True).begin_run({"command": "bench"}) as run:
+
+        def save(kind: str, key: str, body: dict[str, Any]) -> None:
+            run.save_capture(
+                kind=kind, key=key, method="GET", path=f"/api/{kind}/{key}", query="",
+                status=200, elapsed_ms=1.0, body=orjson.dumps(body),
+                content_type="application/json",
+            )  # fmt: skip
+
+        for page in range(math.ceil(workouts / 100)):
+            save("workouts_page", str(page), member.workouts_page(page, 100))
+        ride_ids = set()
+        for workout_id in member.workout_ids():
+            workout = member.workout(workout_id)
+            assert workout is not None
+            save("workout", workout_id, workout)
+            save("performance_graph", workout_id, member.performance_graph(workout_id, 1))
+            ride_ids.add((workout.get("ride") or {}).get("id"))
+        for ride_id in sorted(r for r in ride_ids if r):
+            if (details := member.ride_details(ride_id)) is not None:
+                save("ride_details", ride_id, details)
+
+
+# --- measuring, each in a child process -----------------------------------------------------------
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process so far, every thread (user + system)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def child_floor(archive_dir: str) -> dict[str, Any]:
+    archive = open_archive(archive_dir)
+    captures = [c for kind in KINDS for c in archive.latest_of_kind(kind).values()]
+    start, cpu = time.perf_counter(), cpu_seconds()
+    for capture in captures:
+        orjson.loads(archive.read_blob(capture.blob))
+    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+    raw = sum(c.size or 0 for c in captures)
+    return {"seconds": seconds, "cpu": cpu, "blobs": len(captures), "raw_bytes": raw}
+
+
+def child_build(archive_dir: str, out_dir: str) -> dict[str, Any]:
+    from pelodump import tables
+
+    start, cpu = time.perf_counter(), cpu_seconds()
+    report = tables.build_tables(open_archive(archive_dir), Path(out_dir))
+    seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+    return {"seconds": seconds, "cpu": cpu, "rows": report.rows, "skipped": len(report.skipped)}
+
+
+def child_imports() -> dict[str, Any]:
+    import polars  # noqa: F401
+
+    from pelodump import tables  # noqa: F401
+
+    return {"seconds": 0.0}
+
+
+def run_child(*args: str) -> tuple[dict[str, Any], float]:
+    """Run this script as a child; its result and its peak RSS in MiB."""
+    process = subprocess.Popen([sys.executable, __file__, "--child", *args], stdout=subprocess.PIPE)
+    assert process.stdout is not None
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise SystemExit(f"child {args} failed with {process.returncode}")
+    return orjson.loads(output), usage.ru_maxrss / 1024  # Linux: KiB
+
+
+# --- reporting ------------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    with open("/proc/cpuinfo") as info:
+        names = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
+    if names:
+        cpu = names[0]
+    with open("/proc/meminfo") as info:
+        total_kib = int(info.readline().split()[1])
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {total_kib / 1024**2:.0f} GiB RAM, "
+        f"Python {platform.python_version()}, polars {__import__('polars').__version__}"
+    )
+
+
+def write_results(text: str) -> None:
+    """Replace (or add) the '## build' section of bench/RESULTS.md, leaving the others alone."""
+    existing = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    lines = existing.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.strip() == "## build"), None)
+    if start is None:
+        updated = existing.rstrip("\n") + "\n\n" + text
+    else:
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+        )
+        tail = "".join(lines[end:])
+        updated = "".join(lines[:start]) + text + ("\n" + tail if tail else "")
+    RESULTS.write_text(updated)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workouts", type=int, default=3000)
+    parser.add_argument("--archive", type=Path, help="make the archive here, or reuse it")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--write-results", action="store_true")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        what, *rest = args.child
+        result = {"floor": child_floor, "build": child_build, "imports": child_imports}[what](*rest)
+        sys.stdout.buffer.write(orjson.dumps(result))
+        return
+
+    with tempfile.TemporaryDirectory() as tmp:
+        archive_dir = args.archive or Path(tmp) / "archive"
+        if not (archive_dir / "pelodump-archive.json").exists():
+            print(f"making a {args.workouts}-workout archive in {archive_dir} ...", flush=True)
+            start = time.perf_counter()
+            make_archive(archive_dir, args.workouts)
+            print(f"  made in {time.perf_counter() - start:.0f} s", flush=True)
+        floors, builds, rss = [], [], []
+        for _ in range(args.repeat):  # alternated, so both see the same machine
+            floor, _ = run_child("floor", str(archive_dir))
+            floors.append(floor)
+            out = Path(tmp) / "tables"
+            build, peak = run_child("build", str(archive_dir), str(out))
+            builds.append(build)
+            rss.append(peak)
+            assert build["skipped"] == 0, "the simulated archive must build without problems"
+        _, import_rss = run_child("imports")
+        floor_s = statistics.median(f["seconds"] for f in floors)
+        build_s = statistics.median(b["seconds"] for b in builds)
+        floor_cpu = statistics.median(f["cpu"] for f in floors)
+        build_cpu = statistics.median(b["cpu"] for b in builds)
+        raw_mib = floor["raw_bytes"] / 1024**2
+        rows = build["rows"]
+        table_bytes = sum(p.stat().st_size for p in (Path(tmp) / "tables").iterdir())
+
+    ratios = [f"{b['seconds'] / f['seconds']:.2f}x" for f, b in zip(floors, builds, strict=True)]
+    figures = [
+        f"workouts built: {rows['workouts']:,} ({floor['blobs']:,} blobs read, "
+        f"{raw_mib:,.0f} MiB of raw JSON)",
+        "rows: " + ", ".join(f"{name} {count:,}" for name, count in rows.items()),
+        f"floor (decompress + orjson-parse every blob): {floor_s:.2f} s",
+        f"build (open archive .. last file renamed): {build_s:.2f} s",
+        f"build / floor: {build_s / floor_s:.2f}x (each run: {', '.join(ratios)})",
+        f"CPU time (all threads): floor {floor_cpu:.2f} s, build {build_cpu:.2f} s "
+        f"= {build_cpu / floor_cpu:.2f}x",
+        f"peak RSS of the build: {max(rss):,.0f} MiB (of which ~{import_rss:,.0f} MiB is "
+        f"Python + polars after import) = {max(rss) / raw_mib:.2f}x the raw JSON",
+        f"tables on disk (parquet): {table_bytes / 1024**2:,.0f} MiB",
+    ]
+    print("\n".join(figures))
+    if args.write_results:
+        command = "python bench/build.py" + (
+            f" --workouts {args.workouts}" if args.workouts != 3000 else ""
+        )
+        write_results(
+            "## build\n\n"
+            f"Machine: {machine()}.\n"
+            f"Command: `{command}` (median of {args.repeat} runs, each in a fresh process; "
+            "the archive is a simulated member's history from pelodump.sim.member).\n\n"
+            + "".join(f"- {line}\n" for line in figures)
+        )
+
+
+if __name__ == "__main__":
+    main()
