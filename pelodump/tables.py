@@ -3,8 +3,9 @@
 Everything here reads the archive alone; it never touches the network (nor imports what does).
 The tables are built from the latest successful capture of each workout, performance graph,
 workouts page and class (ride details), batch by batch so that memory stays flat however long
-the history: a batch of a few hundred workouts becomes frames, is written to a part file, and
-is dropped; at the end each table's parts are streamed into its one output file.
+the history: a batch of a few dozen workouts becomes frames (on a worker thread, while the next
+batch is read), is written to part files, and is dropped; at the end each table's parts are
+streamed into its one output file.
 
 Notebook use:
 
@@ -217,7 +218,7 @@ TableBatch = Callable[[], dict[str, pl.DataFrame]]
 def iter_batches(
     archive: Archive, tables: set[str], selection: Selection, report: BuildReport, keys: Keys
 ) -> Iterator[TableBatch]:
-    """The wanted tables, batch by batch: graph tables every few hundred workouts, then the
+    """The wanted tables, batch by batch: graph tables every BATCH_VALUES values, then the
     workouts table (sorted, complete) and the rides table once each at the end.
 
     Reading and parsing happen here; each batch yielded is a function that turns what was read

@@ -8,7 +8,7 @@ factors written out: 1 mi = 1.609344 km, 1 ft = 0.3048 m).
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -469,3 +469,41 @@ def test_metrics_long_keeps_every_value_as_sent(archive_dir) -> None:
         for m in graph_of(sample)["metrics"]
     )
     assert long.height == expected_rows
+
+
+def test_tables_join_on_workout_id_and_give_the_walkthrough_table(archive_dir, samples) -> None:
+    workouts = pelodump.read_workouts(archive_dir)
+    with_discipline = samples.join(
+        workouts.select("workout_id", "fitness_discipline"), on="workout_id", how="left"
+    )
+    assert with_discipline["fitness_discipline"].null_count() == 0
+    # The walkthrough's own table, as the README shows it.
+    table = pelodump.read_workouts(archive_dir, discipline="cycling").select(
+        "workout_id",
+        "peloton_id",
+        pl.col("start_time").dt.date().alias("date"),
+        (pl.col("duration_s") / 60).alias("duration_min"),
+        pl.col("total_output_kj").alias("total_output"),
+        pl.col("max_output_w").alias("max_output"),
+        pl.col("avg_output_w").alias("average_output"),
+        pl.col("avg_cadence_rpm").alias("average_cadence"),
+        pl.col("max_resistance_pct").alias("max_resistance"),
+        pl.col("avg_resistance_pct").alias("average_resistance"),
+        pl.col("avg_heart_rate_bpm").alias("average_heart_rate"),
+        pl.col("max_heart_rate_bpm").alias("max_heart_rate"),
+    )
+    assert table.height == 4  # the four cycling samples, oldest first
+    assert table.row(0) == (
+        IDS["cycling_class_hr_2"],
+        "71f625127e6645d8b9cd0b7c44fcca89",
+        date(2020, 11, 18),
+        30.0,
+        256.0,
+        501.0,
+        142.0,
+        86.0,
+        58.0,
+        43.0,
+        153.0,
+        185.0,
+    )
