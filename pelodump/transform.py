@@ -1,13 +1,27 @@
 """Parsed Peloton JSON in, table rows and polars frames out: no archive, no files.
 
 `workout_row` turns one workout (its detail and its performance graph) into the workouts row;
-`GraphBatch` gathers the time series of a few hundred graphs as flat Python lists and hands them
+`GraphBatch` gathers the time series of a batch of graphs as flat Python lists and hands them
 to polars in one go (one Series per column per batch, never a Python loop per value);
 `ride_row` turns a class's details into the rides row.
 
 Rules every function follows: metrics are found by slug, never by position; figures are Peloton's
 own, converted to metric units with each figure's `display_unit` (see units.py); anything missing,
 null or of an unexpected type becomes null rather than an error.
+
+What some columns mean (the schemas below list them all):
+- workouts: `duration_s` is the graph's `duration`, else end - start; `ride_length_s` the
+  class's nominal length; `total_output_kj` the `total_output` summary, else `total_work`;
+  `best_pace_min_per_km` and `best_split_pace_min_per_500m` are Peloton's `max_value` of a
+  pace (the fastest, so the lowest number); hr_zoneN_s come from `effort_zones`, else the
+  `heart_rate` metric's zones, else the detail's totals; `ftp_w` is null when Peloton says 0.
+  Computed by pelodump, not Peloton: `has_graph`, `samples_count` (rows in samples),
+  `sample_interval_s` (median spacing of the offsets), `metric_length_mismatches` (values
+  arrays longer or shorter than the time array: cut to the shorter), `location_points`.
+- samples: one row per point of the time array; a heart rate of 0 (Peloton's "no reading")
+  is null; a Tread's or outdoor workout's speed comes from the pace metric's `alternatives`.
+- metrics_long: every values array as sent (unit not converted, unknown slugs kept), plus the
+  `alternatives` whose slug no metric of the graph has.
 """
 
 from __future__ import annotations
