@@ -46,6 +46,7 @@ from pelodump.transform import (
     Keys,
     ride_row,
     rides_frame,
+    rows_frame,
     workout_row,
     workouts_frame,
 )
@@ -190,26 +191,23 @@ def _slim_list_item(item: dict[str, Any]) -> dict[str, Any]:
     return slim
 
 
-def _list_items(archive: Archive, report: BuildReport) -> dict[str, dict[str, Any]]:
-    """Every workout the workouts pages list, by id (pages overlap when a crawl ran long)."""
+def _list_items(
+    archive: Archive, report: BuildReport, details: dict[str, Capture]
+) -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
+    """From the workouts pages (they overlap when a crawl ran long): every listed workout's
+    `created_at`, and the list item of each workout without a detail capture, to stand in."""
+    created: dict[str, float] = {}
     items: dict[str, dict[str, Any]] = {}
     for capture in archive.latest_of_kind("workouts_page").values():
         page = read_json(archive, capture, report) or {}
         data = page.get("data")
         for item in data if isinstance(data, list) else []:
             if isinstance(item, dict) and isinstance(item.get("id"), str):
-                items[item["id"]] = _slim_list_item(item)
-    return items
-
-
-def _in_time_order(ids: set[str], items: dict[str, dict[str, Any]]) -> list[str]:
-    """Oldest first by the list's `created_at` where known, so part files come out in order."""
-
-    def key(workout_id: str) -> tuple[float, str]:
-        created = items.get(workout_id, {}).get("created_at")
-        return (created if isinstance(created, int | float) else float("inf"), workout_id)
-
-    return sorted(ids, key=key)
+                when = item.get("created_at")
+                created[item["id"]] = when if isinstance(when, int | float) else float("inf")
+                if item["id"] not in details:
+                    items[item["id"]] = _slim_list_item(item)
+    return created, items
 
 
 TableBatch = Callable[[], dict[str, pl.DataFrame]]
@@ -226,11 +224,12 @@ def iter_batches(
     them in the order given: the workouts batch uses what the graph batches computed.
     samples and metrics_long come compact: `keys.public` publishes them.
     """
-    items = _list_items(archive, report)
     details = archive.latest_of_kind("workout")
     graphs = archive.latest_of_kind("performance_graph")
+    created, items = _list_items(archive, report, details)
     needs_graph = bool(tables & _GRAPH_TABLES)
     rows: list[dict[str, Any]] = []
+    row_frames: list[pl.DataFrame] = []
     intervals: list[pl.DataFrame] = []
     ride_ids: set[str] = set()
     instructor_names: dict[str, str] = {}
@@ -245,7 +244,9 @@ def iter_batches(
 
         return frames
 
-    for workout_id in _in_time_order(set(items) | set(details) | set(graphs), items):
+    # Oldest first by the list's created_at where known, so part files come out in order.
+    everyone = set(created) | set(details) | set(graphs)
+    for workout_id in sorted(everyone, key=lambda i: (created.get(i, float("inf")), i)):
         detail = read_json(archive, details.get(workout_id), report) or items.get(workout_id)
         if not selection.keeps(detail):
             continue
@@ -267,6 +268,9 @@ def iter_batches(
             report.mismatched_workouts += bool(row["metric_length_mismatches"])
         if "workouts" in tables:
             rows.append(row)
+            if len(rows) >= 500:  # as a frame: hundreds of bytes a row, not kilobytes
+                row_frames.append(rows_frame(rows))
+                rows = []
         if batch.size >= BATCH_VALUES:
             yield frames_of(batch)
             batch = GraphBatch(tables, keys)
@@ -274,8 +278,9 @@ def iter_batches(
         yield frames_of(batch)
 
     if "workouts" in tables:
+        row_frames.append(rows_frame(rows))
         yield lambda: {
-            "workouts": workouts_frame(rows, pl.concat(intervals) if intervals else None)
+            "workouts": workouts_frame(row_frames, pl.concat(intervals) if intervals else None)
         }
     if "rides" in tables:
         ride_rows = []

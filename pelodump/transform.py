@@ -404,11 +404,14 @@ def _int(value: object) -> int | None:
     return int(number) if number is not None else None
 
 
-def workouts_frame(
-    rows: list[dict[str, Any]], intervals: pl.DataFrame | None = None
-) -> pl.DataFrame:
+def rows_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """Workouts rows as a frame: a few hundred bytes a row instead of a few kilobytes."""
+    return pl.from_dicts(rows, schema=WORKOUTS_SCHEMA) if rows else WORKOUTS_SCHEMA.to_frame()
+
+
+def workouts_frame(rows: list[pl.DataFrame], intervals: pl.DataFrame | None = None) -> pl.DataFrame:
     """The workouts table, oldest first, with the sample intervals GraphBatch computed."""
-    frame = pl.from_dicts(rows, schema=WORKOUTS_SCHEMA) if rows else WORKOUTS_SCHEMA.to_frame()
+    frame = pl.concat(rows) if rows else WORKOUTS_SCHEMA.to_frame()
     if intervals is not None:
         frame = frame.drop("sample_interval_s").join(intervals, on="workout_id", how="left")
     frame = frame.select(WORKOUTS_SCHEMA.names())
