@@ -411,3 +411,32 @@ def test_sim_in_thread_serves_synchronous_callers() -> None:
         assert sim.api_url.startswith("http://127.0.0.1:")
         assert sim.auth_url.startswith("http://127.0.0.1:") and sim.auth_url != sim.api_url
         assert sim.log[-1].path == "/api/me" and sim.log[-1].bearer
+
+
+def test_rowing_splits_ending_on_the_last_second_do_not_crash_the_graph() -> None:
+    # Seed 1 with 3,000 workouts has two Row workouts whose last 500 m ends on their last second.
+    member = Member(seed=1, workouts=3000)
+    for workout_id in ("e781255c3dbaeb2b0ece2ad89e11a404", "9d1723caa76b7b651b29b74043a5b454"):
+        graph = member.performance_graph(workout_id, 1)
+        assert graph is not None
+        for split in graph["splits_metrics"]["metrics"]:
+            assert all(item["value"] is not None for item in split["data"])
+
+
+def test_a_simulator_bug_is_answered_and_logged_as_a_500() -> None:
+    async def scenario() -> None:
+        async with run_sim(workouts=5) as sim:
+
+            def broken(*args: object, **kwargs: object) -> dict:
+                raise ZeroDivisionError("a bug")
+
+            sim.member.performance_graph = broken  # type: ignore[method-assign]
+            workout_id = sim.member.workout_ids()[1]
+            headers = {"Authorization": f"Bearer {sim.access_token()}"}
+            async with aiohttp.ClientSession() as session:
+                url = f"{sim.api_url}/api/workout/{workout_id}/performance_graph"
+                async with session.get(url, headers=headers) as response:
+                    assert response.status == 500
+            assert sim.api_log()[-1].status == 500 and sim.api_log()[-1].fault == "bug"
+
+    asyncio.run(scenario())

@@ -484,6 +484,8 @@ def _rowing_splits(c: Curves) -> dict:
         covered = metres[end - 1] - (metres[start - 1] if start else 0.0)
         marker = float(int(metres[end - 1] / 500) * 500) if full else covered
         seconds = end - start
+        if seconds <= 0:  # the last 500 m ended on the workout's last second: no remainder row
+            continue
         rows.append(
             {
                 "is_best": False,
