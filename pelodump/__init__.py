@@ -18,6 +18,7 @@ _TABLE_READERS = {
     "scan_workouts",
     "scan_samples",
     "scan_segments",
+    "scan_metrics_long",
 }
 
 
