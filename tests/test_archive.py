@@ -16,6 +16,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from helpers import save_capture
 
 from pelodump import archive as archive_module
 from pelodump.archive import InvalidBody, open_archive
@@ -23,21 +24,6 @@ from pelodump.cli import main
 from pelodump.errors import ArchiveError
 from pelodump.status import archive_status
 from pelodump.verify import verify_archive
-
-
-def save(run, key: str, body: bytes, kind: str = "workout", **extra):
-    return run.save_capture(
-        kind=kind,
-        key=key,
-        method="GET",
-        path=f"/api/{kind}/{key}",
-        query="",
-        status=200,
-        elapsed_ms=1.0,
-        body=body,
-        content_type="application/json",
-        **extra,
-    )
 
 
 def tree_digest(root: Path) -> dict[str, str]:
@@ -51,9 +37,9 @@ def tree_digest(root: Path) -> dict[str, str]:
 def test_round_trip_keeps_bytes_exactly_and_stores_duplicates_once(tmp_path: Path) -> None:
     body = b'{"id": "abc",  "values": [1, 2.50, null]}'  # odd spacing must survive
     with open_archive(tmp_path / "a", create=True).begin_run({"command": "test"}) as run:
-        first = save(run, "abc", body, labels={"status": "COMPLETE"})
-        second = save(run, "abc", body)
-        save(run, "def", b"{}")
+        first = save_capture(run, "workout", "abc", body, labels={"status": "COMPLETE"})
+        second = save_capture(run, "workout", "abc", body)
+        save_capture(run, "workout", "def", b"{}")
     assert first.blob == second.blob == "sha256:" + hashlib.sha256(body).hexdigest()
     assert run.counts == {"captures": 3, "new_blobs": 2, "deduplicated": 1}
 
@@ -70,7 +56,7 @@ def test_round_trip_keeps_bytes_exactly_and_stores_duplicates_once(tmp_path: Pat
 
 def test_failed_exchanges_are_recorded_but_never_latest_success(tmp_path: Path) -> None:
     with open_archive(tmp_path, create=True).begin_run({}) as run:
-        save(run, "w1", b'{"ok": 1}')
+        save_capture(run, "workout", "w1", b'{"ok": 1}')
         run.save_capture(
             kind="workout", key="w1", method="GET", path="/api/workout/w1", query="",
             status=503, elapsed_ms=2.0, error="HTTP 503",
@@ -84,9 +70,9 @@ def test_failed_exchanges_are_recorded_but_never_latest_success(tmp_path: Path) 
 def test_invalid_bodies_are_refused_and_nothing_is_written(tmp_path: Path) -> None:
     with open_archive(tmp_path, create=True).begin_run({}) as run:
         with pytest.raises(InvalidBody):
-            save(run, "w1", b'{"truncated": [1, 2')
+            save_capture(run, "workout", "w1", b'{"truncated": [1, 2')
         with pytest.raises(InvalidBody):
-            save(run, "w1", b"<html>Error 1015: You are being rate limited</html>")
+            save_capture(run, "workout", "w1", b"<html>Error 1015: You are rate limited</html>")
         csv = run.save_capture(
             kind="history_csv", key="u", method="GET", path="/x", query="", status=200,
             elapsed_ms=1, body=b"Workout Timestamp,Live/On-Demand\n", content_type="text/csv",
@@ -101,7 +87,10 @@ def test_concurrent_puts_store_each_body_once_and_keep_every_record(tmp_path: Pa
 
     async def put_all(run) -> None:
         await asyncio.gather(
-            *(asyncio.to_thread(save, run, str(n), body) for n, body in enumerate(bodies))
+            *(
+                asyncio.to_thread(save_capture, run, "workout", str(n), body)
+                for n, body in enumerate(bodies)
+            )
         )
 
     with open_archive(tmp_path, create=True).begin_run({}) as run:
@@ -174,7 +163,7 @@ def test_second_writer_is_refused_naming_the_holder_and_lock_is_freed_by_sigkill
         writer.send_signal(signal.SIGKILL)
         writer.wait()
     with open_archive(root).begin_run({}) as run:  # the kernel released the dead writer's lock
-        save(run, "after", b"{}")
+        save_capture(run, "workout", "after", b"{}")
     with open_archive(root).begin_run({}):  # and a clean exit releases it too
         pass
 
@@ -183,9 +172,9 @@ def test_verify_names_a_flipped_byte_a_deleted_blob_and_a_truncated_log(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with open_archive(tmp_path, create=True).begin_run({}) as run:
-        flipped = save(run, "a", orjson.dumps({"a": list(range(100))}))
-        deleted = save(run, "b", orjson.dumps({"b": 2}))
-        save(run, "c", orjson.dumps({"c": 3}))
+        flipped = save_capture(run, "workout", "a", orjson.dumps({"a": list(range(100))}))
+        deleted = save_capture(run, "workout", "b", orjson.dumps({"b": 2}))
+        save_capture(run, "workout", "c", orjson.dumps({"c": 3}))
     archive = open_archive(tmp_path)
     assert main(["verify", "--archive", str(tmp_path), "--read-data"]) == 0
 
@@ -211,7 +200,7 @@ def test_unknown_major_format_version_is_refused_and_the_archive_is_untouched(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with open_archive(tmp_path, create=True).begin_run({}) as run:
-        save(run, "a", b"{}")
+        save_capture(run, "workout", "a", b"{}")
     format_file = tmp_path / "pelodump-archive.json"
     info = orjson.loads(format_file.read_bytes())
     format_file.write_bytes(orjson.dumps({**info, "version": "2.0"}))
@@ -238,7 +227,7 @@ def test_disk_full_is_a_clear_error_and_leaves_the_archive_consistent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with open_archive(tmp_path, create=True).begin_run({}) as run:
-        save(run, "kept", b'{"kept": true}')
+        save_capture(run, "workout", "kept", b'{"kept": true}')
         real_write = os.write
 
         def full_after_half(fd: int, data: bytes) -> int:
@@ -247,9 +236,9 @@ def test_disk_full_is_a_clear_error_and_leaves_the_archive_consistent(
 
         monkeypatch.setattr(archive_module.os, "write", full_after_half)
         with pytest.raises(ArchiveError, match="disk full"):
-            save(run, "lost", b'{"lost": true}')
+            save_capture(run, "workout", "lost", b'{"lost": true}')
         monkeypatch.undo()
-        save(run, "later", b'{"later": true}')
+        save_capture(run, "workout", "later", b'{"later": true}')
     archive = open_archive(tmp_path)
     assert set(archive.latest_of_kind("workout")) == {"kept", "later"}
     assert verify_archive(archive, read_data=True).clean
@@ -260,9 +249,9 @@ def test_status_reports_runs_kinds_workouts_dates_and_bytes(
 ) -> None:
     with open_archive(tmp_path, create=True).begin_run({}) as run:
         body = orjson.dumps({"pad": "x" * 5000})
-        save(run, "w1", body, labels={"start_time": 1_600_000_000})
-        save(run, "w2", body, labels={"start_time": 1_700_000_000})
-        save(run, "w1", body, kind="performance_graph")
+        save_capture(run, "workout", "w1", body, labels={"start_time": 1_600_000_000})
+        save_capture(run, "workout", "w2", body, labels={"start_time": 1_700_000_000})
+        save_capture(run, "performance_graph", "w1", body)
     assert main(["status", "--archive", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "workouts: 2 with details, 1 with graphs" in out

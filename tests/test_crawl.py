@@ -10,9 +10,9 @@ from typing import Any
 
 import orjson
 import pytest
+from helpers import crawl_into
 
 from pelodump.archive import open_archive
-from pelodump.crawl import CrawlOptions, fetch_history
 from pelodump.errors import LoginError
 from pelodump.progress import CrawlStats
 from pelodump.sim.faults import Faults
@@ -20,32 +20,6 @@ from pelodump.sim.member import Member
 from pelodump.sim.server import Sim, run_sim
 from pelodump.throttle import RetryPolicy
 from pelodump.verify import verify_archive
-
-FAST_RETRY = RetryPolicy(base_delay=0.01, max_delay=0.05)
-
-
-async def crawl(
-    sim: Sim,
-    root: Path,
-    *,
-    environ: dict[str, str] | None = None,
-    cache_dir: Path | None = None,
-    **options: Any,
-) -> CrawlStats:
-    settings = {"rate": 300.0, "concurrency": 8, "retry": FAST_RETRY, **options}
-    archive = open_archive(root, create=True)
-    crawl_options = CrawlOptions(api_url=sim.api_url, **settings)
-    with archive.begin_run(crawl_options.for_the_record()) as run:
-        stats = await fetch_history(
-            run,
-            crawl_options,
-            auth_url=sim.auth_url,
-            environ=environ if environ is not None else {"PELOTON_TOKEN": sim.access_token()},
-            cache_dir=cache_dir or root.parent / "config",
-            prompt=False,
-        )
-        run.end("failed" if stats.failures else "complete")
-    return stats
 
 
 def requests_by_kind(sim: Sim, since: int = 0) -> Counter[str]:
@@ -85,7 +59,7 @@ def test_token_login_crawl_archives_every_workout_byte_identical_within_the_rate
 
     async def scenario() -> tuple[Sim, CrawlStats]:
         async with run_sim(workouts=120, seed=3) as sim:
-            stats = await crawl(sim, tmp_path / "archive", rate=rate, concurrency=6)
+            stats = await crawl_into(sim, tmp_path / "archive", rate=rate, concurrency=6)
             return sim, stats
 
     sim, stats = asyncio.run(scenario())
@@ -111,7 +85,7 @@ def test_password_login_crawl_is_complete_and_leaves_no_secret_behind(tmp_path: 
                 "PELOTON_USERNAME": sim.member.username,
                 "PELOTON_PASSWORD": sim.member.password,
             }
-            stats = await crawl(sim, tmp_path / "archive", environ=environ)
+            stats = await crawl_into(sim, tmp_path / "archive", environ=environ)
             assert stats.failures == []
             cache = (tmp_path / "config" / "tokens.json").read_text()
             return sim, cache, sim.member.password
@@ -140,7 +114,7 @@ def test_retry_after_is_honoured_and_errors_are_retried_until_complete(tmp_path:
 
     async def scenario() -> tuple[Sim, CrawlStats]:
         async with run_sim(workouts=60, seed=5, faults=faults) as sim:
-            stats = await crawl(sim, tmp_path / "archive", rate=200.0)
+            stats = await crawl_into(sim, tmp_path / "archive", rate=200.0)
             return sim, stats
 
     sim, stats = asyncio.run(scenario())
@@ -173,7 +147,7 @@ def test_a_token_expiring_mid_crawl_is_refreshed_once_and_the_crawl_continues(
                 "PELOTON_USERNAME": sim.member.username,
                 "PELOTON_PASSWORD": sim.member.password,
             }
-            stats = await crawl(sim, tmp_path / "archive", environ=environ)
+            stats = await crawl_into(sim, tmp_path / "archive", environ=environ)
             return sim, stats
 
     sim, stats = asyncio.run(scenario())
@@ -191,10 +165,10 @@ def test_second_run_on_an_unchanged_member_lists_a_page_or_two_and_fetches_nothi
     async def scenario() -> tuple[Counter[str], Counter[str], CrawlStats]:
         member = Member(seed=7, workouts=250, in_progress=False)
         async with run_sim(member=member) as sim:
-            await crawl(sim, tmp_path / "archive")
+            await crawl_into(sim, tmp_path / "archive")
             first = requests_by_kind(sim)
             mark = len(sim.api_log())
-            stats = await crawl(sim, tmp_path / "archive")
+            stats = await crawl_into(sim, tmp_path / "archive")
             return first, requests_by_kind(sim, since=mark), stats
 
     first, second, stats = asyncio.run(scenario())
@@ -210,12 +184,12 @@ def test_in_progress_workout_is_fetched_again_and_a_new_workout_is_picked_up(
     async def scenario() -> None:
         async with run_sim(workouts=30, seed=8) as sim:
             in_progress = sim.member.workout_ids()[0]
-            await crawl(sim, tmp_path / "archive")
+            await crawl_into(sim, tmp_path / "archive")
             archive = open_archive(tmp_path / "archive")
             assert archive.latest("workout", in_progress).labels["status"] == "IN_PROGRESS"
             new_id = sim.member.add_workout()
             mark = len(sim.api_log())
-            await crawl(sim, tmp_path / "archive")
+            await crawl_into(sim, tmp_path / "archive")
             fetched = {r.path for r in sim.api_log()[mark:] if r.path.startswith("/api/workout/")}
             assert fetched == {
                 f"/api/workout/{new_id}",
@@ -231,7 +205,7 @@ def test_in_progress_workout_is_fetched_again_and_a_new_workout_is_picked_up(
 def test_workouts_added_during_a_crawl_are_neither_missed_nor_duplicated(tmp_path: Path) -> None:
     async def scenario() -> tuple[Sim, CrawlStats]:
         async with run_sim(workouts=220, seed=9, faults=Faults(new_workout_every=25)) as sim:
-            stats = await crawl(sim, tmp_path / "archive", concurrency=4)
+            stats = await crawl_into(sim, tmp_path / "archive", concurrency=4)
             return sim, stats
 
     sim, stats = asyncio.run(scenario())
@@ -255,7 +229,7 @@ def test_workouts_added_during_a_crawl_are_neither_missed_nor_duplicated(tmp_pat
 def test_resources_that_keep_failing_are_listed_and_the_run_says_so(tmp_path: Path) -> None:
     async def scenario() -> CrawlStats:
         async with run_sim(workouts=20, seed=10, faults=Faults(p_500=0.6, seed=1)) as sim:
-            return await crawl(
+            return await crawl_into(
                 sim, tmp_path / "archive", retry=RetryPolicy(max_attempts=2, base_delay=0.001)
             )
 
@@ -279,7 +253,7 @@ def test_suspicious_ids_in_answers_never_reach_a_url(tmp_path: Path, bad_id: str
                 return page
 
             sim.member.workouts_page = hostile_page  # type: ignore[method-assign]
-            stats = await crawl(sim, tmp_path / "archive")
+            stats = await crawl_into(sim, tmp_path / "archive")
             assert stats.failures == []
             return sim
 
@@ -296,7 +270,7 @@ def test_a_pasted_token_expiring_mid_crawl_stops_the_run_with_a_login_error(
         async with run_sim(workouts=80, seed=13, faults=Faults(expire_tokens_every=40)) as sim:
             # A pasted token has no refresh token: the workers cannot carry on, and must not hang.
             with pytest.raises(LoginError, match="pasted access token was rejected"):
-                await asyncio.wait_for(crawl(sim, tmp_path / "archive", concurrency=4), 60)
+                await asyncio.wait_for(crawl_into(sim, tmp_path / "archive", concurrency=4), 60)
 
     asyncio.run(scenario())
     [run] = open_archive(tmp_path / "archive").runs.values()

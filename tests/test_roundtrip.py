@@ -6,9 +6,9 @@ import asyncio
 from pathlib import Path
 
 import polars as pl
+from helpers import crawl_into
 
 from pelodump.archive import open_archive
-from pelodump.crawl import CrawlOptions, fetch_history
 from pelodump.sim.member import Member
 from pelodump.sim.server import run_sim
 from pelodump.tables import build_tables, read_samples, read_workouts
@@ -19,17 +19,7 @@ def test_crawl_then_build_gives_a_row_per_workout_and_per_point_served(tmp_path:
 
     async def crawl() -> None:
         async with run_sim(member=member) as sim:
-            options = CrawlOptions(api_url=sim.api_url, rate=300.0, concurrency=8)
-            archive = open_archive(tmp_path / "archive", create=True)
-            with archive.begin_run(options.for_the_record()) as run:
-                stats = await fetch_history(
-                    run,
-                    options,
-                    auth_url=sim.auth_url,
-                    environ={"PELOTON_TOKEN": sim.access_token()},
-                    cache_dir=tmp_path / "config",
-                    prompt=False,
-                )
+            stats = await crawl_into(sim, tmp_path / "archive")
             assert stats.failures == []
 
     asyncio.run(crawl())

@@ -14,11 +14,11 @@ from typing import Any
 
 import polars as pl
 import pytest
+from helpers import SAMPLES, save_capture
 
 import pelodump
 from pelodump.archive import open_archive
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "peloton-samples"
 MI = 1.609344  # km per mile
 FT = 0.3048  # m per foot
 
@@ -33,20 +33,6 @@ IDS = {
     "rowing": "3a5af153444941c0aa54c52aee4726fa",
     "meditation": "aaa6527fd5a74b7e8e2f8975c6025e60",
 }
-
-
-def save(run: Any, kind: str, key: str, body: bytes) -> None:
-    run.save_capture(
-        kind=kind,
-        key=key,
-        method="GET",
-        path=f"/api/{kind}/{key}",
-        query="",
-        status=200,
-        elapsed_ms=1.0,
-        body=body,
-        content_type="application/json",
-    )
 
 
 def graph_of(sample: str) -> dict[str, Any]:
@@ -69,11 +55,13 @@ def archive_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("samples") / "archive"
     with open_archive(root, create=True).begin_run({"command": "test"}) as run:
         for sample, workout_id in IDS.items():
-            save(run, "workout", workout_id, (SAMPLES / sample / "workout.json").read_bytes())
+            save_capture(
+                run, "workout", workout_id, (SAMPLES / sample / "workout.json").read_bytes()
+            )
             body = (SAMPLES / sample / "performance_graph.json").read_bytes()
-            save(run, "performance_graph", workout_id, body)
+            save_capture(run, "performance_graph", workout_id, body)
         page = (SAMPLES / "workouts_page" / "page0_limit5.json").read_bytes()
-        save(run, "workouts_page", "0", page)
+        save_capture(run, "workouts_page", "0", page)
     return root
 
 

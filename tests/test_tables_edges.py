@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import orjson
 import polars as pl
 import pytest
 import zstandard
+from helpers import SAMPLES, save_capture
 
 import pelodump
 from pelodump import tables
@@ -22,23 +22,8 @@ from pelodump.cli import main
 from pelodump.errors import ArchiveError
 from pelodump.units import convert, factor
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "peloton-samples"
 MI = 1.609344
 START = 1_700_000_000  # 2023-11-14T22:13:20Z
-
-
-def save(run: Any, kind: str, key: str, body: dict[str, Any] | bytes) -> Any:
-    return run.save_capture(
-        kind=kind,
-        key=key,
-        method="GET",
-        path=f"/api/{kind}/{key}",
-        query="",
-        status=200,
-        elapsed_ms=1.0,
-        body=body if isinstance(body, bytes) else orjson.dumps(body),
-        content_type="application/json",
-    )
 
 
 def detail(workout_id: str, discipline: str = "cycling", start: int = START) -> dict[str, Any]:
@@ -124,10 +109,12 @@ def odd_archive(tmp_path: Path) -> Path:
     root = tmp_path / "archive"
     with open_archive(root, create=True).begin_run({"command": "test"}) as run:
         for workout_id, graph in ODD_GRAPHS.items():
-            save(run, "workout", workout_id, detail(workout_id))
+            save_capture(run, "workout", workout_id, detail(workout_id))
             if graph is not None:
-                save(run, "performance_graph", workout_id, graph)
-        save(run, "performance_graph", "graph_only", ODD_GRAPHS["null_values"] | {"duration": 9})
+                save_capture(run, "performance_graph", workout_id, graph)
+        save_capture(
+            run, "performance_graph", "graph_only", ODD_GRAPHS["null_values"] | {"duration": 9}
+        )
     return root
 
 
@@ -199,8 +186,8 @@ def test_metrics_are_found_by_slug_not_position(tmp_path: Path) -> None:
     root = tmp_path / "archive"
     with open_archive(root, create=True).begin_run({"command": "test"}) as run:
         for workout_id, body in (("as_sent", graph), ("shuffled", shuffled)):
-            save(run, "workout", workout_id, workout | {"id": workout_id})
-            save(run, "performance_graph", workout_id, body)
+            save_capture(run, "workout", workout_id, workout | {"id": workout_id})
+            save_capture(run, "performance_graph", workout_id, body)
     workouts = pelodump.read_workouts(root).drop("workout_id")
     assert workouts.row(0) == workouts.row(1)
     assert workouts["avg_heart_rate_bpm"].to_list() == [138.0, 138.0]
@@ -219,9 +206,9 @@ def samples_archive(tmp_path: Path) -> Path:
         for folder in sorted(SAMPLES.iterdir()):
             if (folder / "workout.json").exists():
                 workout = sample_json(folder.name, "workout.json")
-                save(run, "workout", workout["id"], (folder / "workout.json").read_bytes())
+                save_capture(run, "workout", workout["id"], (folder / "workout.json").read_bytes())
                 body = (folder / "performance_graph.json").read_bytes()
-                save(run, "performance_graph", workout["id"], body)
+                save_capture(run, "performance_graph", workout["id"], body)
     return root
 
 
@@ -256,10 +243,10 @@ def test_unreadable_blobs_are_skipped_and_reported(tmp_path, capsys) -> None:
     root = tmp_path / "archive"
     with open_archive(root, create=True).begin_run({"command": "test"}) as run:
         for workout_id in ("good", "bad_json", "missing_blob", "not_zstd"):
-            save(run, "workout", workout_id, detail(workout_id))
+            save_capture(run, "workout", workout_id, detail(workout_id))
             graph = {"seconds_since_pedaling_start": [0, 1], "tag": workout_id}
             graph["metrics"] = [series("output", [1, 2])]
-            captured = save(run, "performance_graph", workout_id, graph)
+            captured = save_capture(run, "performance_graph", workout_id, graph)
             blob = open_archive(root).blob_path(captured.blob)
             if workout_id == "bad_json":
                 blob.write_bytes(zstandard.ZstdCompressor().compress(b'{"metrics": [1, 2'))
@@ -292,10 +279,10 @@ def test_selection_by_discipline_and_start(tmp_path: Path) -> None:
             ("new_row", "caesar", START + day),
             ("new_run", "running", START + day),
         ):
-            save(run, "workout", workout_id, detail(workout_id, discipline, start))
+            save_capture(run, "workout", workout_id, detail(workout_id, discipline, start))
             graph = {"seconds_since_pedaling_start": [0], "metrics": [series("output", [5])]}
-            save(run, "performance_graph", workout_id, graph)
-        save(run, "performance_graph", "no_detail", {"seconds_since_pedaling_start": [0]})
+            save_capture(run, "performance_graph", workout_id, graph)
+        save_capture(run, "performance_graph", "no_detail", {"seconds_since_pedaling_start": [0]})
 
     def ids(**selection: Any) -> list[str]:
         return pelodump.read_workouts(root, **selection)["workout_id"].to_list()
@@ -340,10 +327,10 @@ def test_rides_from_class_details(tmp_path: Path) -> None:
     }
     root = tmp_path / "archive"
     with open_archive(root, create=True).begin_run({"command": "test"}) as run:
-        save(run, "workout", workout["id"], workout)
-        save(run, "ride_details", ride["id"], details)
-        save(run, "ride_details", scenic["ride"]["id"], {"ride": scenic["ride"]})
-        save(run, "ride_details", "no_ride", {"unexpected": True})
+        save_capture(run, "workout", workout["id"], workout)
+        save_capture(run, "ride_details", ride["id"], details)
+        save_capture(run, "ride_details", scenic["ride"]["id"], {"ride": scenic["ride"]})
+        save_capture(run, "ride_details", "no_ride", {"unexpected": True})
     rides = {row["ride_id"]: row for row in pelodump.read_rides(root).to_dicts()}
     assert len(rides) == 3
     power_zone = rides["6e513fd6ad1c4d12b829624fa22b38a0"]

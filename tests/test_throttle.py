@@ -4,17 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from pelodump.sim.server import most_in_any_window
 from pelodump.throttle import RetryPolicy, Throttle
-
-
-def most_in_any_window(times: list[float], window: float) -> int:
-    times = sorted(times)
-    best = start = 0
-    for end, t in enumerate(times):
-        while t - times[start] > window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 def test_rate_limit_allows_no_burst_in_any_window() -> None:

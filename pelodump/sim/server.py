@@ -47,6 +47,18 @@ LEGACY_LOGIN_GONE = {
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 
 
+def most_in_any_window(times: list[float], seconds: float) -> int:
+    """The most events within any closed window [t, t + seconds]: a client sending exactly
+    `rate` events a second shows rate * seconds + 1."""
+    times = sorted(times)
+    best = start = 0
+    for end, t in enumerate(times):
+        while t - times[start] > seconds:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
 @dataclass(frozen=True)
 class RequestRecord:
     """One request as the simulator saw it."""
@@ -87,15 +99,8 @@ class Sim:
         return [r for r in self.log if r.api]
 
     def max_requests_in_window(self, seconds: float) -> int:
-        """The most API requests that arrived within any window [t, t + seconds] (closed, so a
-        client sending exactly `rate` requests a second shows rate * seconds + 1)."""
-        times = sorted(r.time for r in self.log if r.api)
-        best = start = 0
-        for end, t in enumerate(times):
-            while t - times[start] > seconds:
-                start += 1
-            best = max(best, end - start + 1)
-        return best
+        """The most API requests that arrived within any window [t, t + seconds]."""
+        return most_in_any_window([r.time for r in self.log if r.api], seconds)
 
     def served_sha256(self, path: str, query: str = "") -> set[str]:
         """SHA-256 hex digests of the 200 bodies served whole for this path and raw query."""
