@@ -57,7 +57,11 @@ def _add_fetch(sub: argparse._SubParsersAction) -> None:
         "  PELOTON_USERNAME=me@example.com pelodump fetch\n"
         "  PELOTON_TOKEN=eyJ... pelodump fetch --archive ~/peloton\n"
         "  pelodump fetch --token-file token.txt --rate 5 --concurrency 8\n"
-        "  pelodump fetch --full   # re-capture everything, unchanged bodies are stored once",
+        "  pelodump fetch --full   # re-capture everything, unchanged bodies are stored once\n"
+        "\n"
+        "credentials, first found wins: PELOTON_TOKEN; --token-file; for PELOTON_USERNAME, the\n"
+        "tokens of an earlier login (~/.config/pelodump/tokens.json, mode 0600), else a login\n"
+        "with PELOTON_PASSWORD or a password asked on the terminal (hidden input).",
     )
     _add_archive_option(p)
     p.add_argument("--token-file", type=Path, metavar="FILE", help="file holding a bearer token")
