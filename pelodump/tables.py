@@ -4,8 +4,8 @@ Everything here reads the archive alone; it never touches the network (nor impor
 The tables are built from the latest successful capture of each workout, performance graph,
 workouts page and class (ride details), batch by batch so that memory stays flat however long
 the history: a batch of a few dozen workouts becomes frames (on a worker thread, while the next
-batch is read), is written to part files, and is dropped; at the end each table's parts are
-streamed into its one output file.
+batch is read), is handed to each table's file as it is being written (a polars sink per
+table, on a thread of its own), and is dropped; at the end the files are renamed into place.
 
 Notebook use:
 
@@ -21,9 +21,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
+import queue
 import sys
-import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -43,7 +43,6 @@ from pelodump.errors import EXIT_OK, EXIT_PROBLEMS, PelodumpError
 from pelodump.transform import (
     SCHEMAS,
     GraphBatch,
-    Keys,
     ride_row,
     rides_frame,
     rows_frame,
@@ -214,7 +213,7 @@ TableBatch = Callable[[], dict[str, pl.DataFrame]]
 
 
 def iter_batches(
-    archive: Archive, tables: set[str], selection: Selection, report: BuildReport, keys: Keys
+    archive: Archive, tables: set[str], selection: Selection, report: BuildReport
 ) -> Iterator[TableBatch]:
     """The wanted tables, batch by batch: graph tables every BATCH_VALUES values, then the
     workouts table (sorted, complete) and the rides table once each at the end.
@@ -222,7 +221,6 @@ def iter_batches(
     Reading and parsing happen here; each batch yielded is a function that turns what was read
     into frames, so a caller can run it on another thread while the next batch is read. Call
     them in the order given: the workouts batch uses what the graph batches computed.
-    samples and metrics_long come compact: `keys.public` publishes them.
     """
     details = archive.latest_of_kind("workout")
     graphs = archive.latest_of_kind("performance_graph")
@@ -233,7 +231,7 @@ def iter_batches(
     intervals: list[pl.DataFrame] = []
     ride_ids: set[str] = set()
     instructor_names: dict[str, str] = {}
-    batch = GraphBatch(tables, keys)
+    batch = GraphBatch(tables)
 
     def frames_of(batch: GraphBatch) -> TableBatch:
         def frames() -> dict[str, pl.DataFrame]:
@@ -273,7 +271,7 @@ def iter_batches(
                 rows = []
         if batch.size >= BATCH_VALUES:
             yield frames_of(batch)
-            batch = GraphBatch(tables, keys)
+            batch = GraphBatch(tables)
     if batch.workout_ids:
         yield frames_of(batch)
 
@@ -296,52 +294,50 @@ def iter_batches(
 # --- writing the tables -------------------------------------------------------------------------
 
 
-class _TableFile:
-    """One table's output: batches go to part files, then stream into one file, atomically."""
+class _TableSink:
+    """One table's file, written while the batches come: a polars sink on a thread of its own
+    takes them from a queue, so encoding overlaps the reading of the next batch and nothing is
+    written twice. `close` waits for the file to be complete."""
 
-    def __init__(self, name: str, parts_dir: Path) -> None:
-        self.name = name
-        self.parts_dir = parts_dir
-        self.parts: list[Path] = []
+    def __init__(self, name: str, path: Path, fmt: str) -> None:
         self.rows = 0
+        self._frames: queue.Queue[pl.DataFrame | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._write, args=(name, path, fmt), daemon=True)
+        self._thread.start()
+
+    def _write(self, name: str, path: Path, fmt: str) -> None:
+        def batches(*_: object) -> Iterator[pl.DataFrame]:
+            while (frame := self._frames.get()) is not None:
+                yield frame
+
+        lazy = register_io_source(batches, schema=SCHEMAS[name])
+        try:
+            {"parquet": lazy.sink_parquet, "csv": lazy.sink_csv, "ndjson": lazy.sink_ndjson}[fmt](
+                path
+            )
+        except BaseException as error:  # handed to the builder's thread by _put and close
+            self._error = error
+
+    def _put(self, frame: pl.DataFrame | None) -> None:
+        while self._thread.is_alive():  # a sink that failed takes nothing more
+            try:
+                self._frames.put(frame, timeout=0.1)
+                return
+            except queue.Full:
+                pass
+        if self._error is not None:
+            raise self._error
 
     def add(self, frame: pl.DataFrame) -> None:
-        if frame.is_empty():
-            return
-        part = self.parts_dir / f"{self.name}-{len(self.parts):05d}.arrow"
-        frame.write_ipc(
-            part, compression="lz4"
-        )  # measured: cheaper than zstd, 10x smaller than none
-        self.parts.append(part)
+        self._put(frame)
         self.rows += frame.height
 
-    def sink(self, path: Path, fmt: str, keys: Keys) -> pl.LazyFrame:
-        """The query that streams the parts, published, into path."""
-        if self.parts:
-            lazy = keys.public(self.name, pl.scan_ipc(self.parts))
-        else:
-            lazy = SCHEMAS[self.name].to_frame().lazy()
-        if fmt == "parquet":
-            return lazy.sink_parquet(path, lazy=True)
-        if fmt == "csv":
-            return lazy.sink_csv(path, lazy=True)
-        return lazy.sink_ndjson(path, lazy=True)
-
-
-def _finish(files: dict[str, _TableFile], out_dir: Path, fmt: str, keys: Keys) -> dict[str, Path]:
-    """Stream each table's parts into its file, then rename every file into place."""
-    paths = {name: out_dir / f"{name}.{_EXTENSIONS[fmt]}" for name in files}
-    temps = {name: out_dir / f".{path.name}.tmp" for name, path in paths.items()}
-    try:
-        for name in files:  # one at a time: all at once measured no faster, 20 MB bigger
-            files[name].sink(temps[name], fmt, keys).collect()
-        for name, path in paths.items():
-            os.replace(temps[name], path)
-    finally:
-        for temp in temps.values():
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
-    return paths
+    def close(self) -> None:
+        self._put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def build_tables(
@@ -353,40 +349,45 @@ def build_tables(
     """Write every table to out_dir, one file each; the report says what was built and skipped."""
     started = time.perf_counter()
     report = BuildReport()
+    paths = {name: out_dir / f"{name}.{_EXTENSIONS[fmt]}" for name in TABLES}
+    temps = {name: out_dir / f".{path.name}.tmp" for name, path in paths.items()}
+    sinks: dict[str, _TableSink] = {}
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        parts_dir = Path(tempfile.mkdtemp(prefix=".pelodump-build-", dir=out_dir))
-    except OSError as error:
-        raise PelodumpError(
-            f"cannot write tables to {out_dir}: {error.strerror or error}"
-        ) from None
-    try:
-        files = {name: _TableFile(name, parts_dir) for name in TABLES}
-        keys = Keys()
+        sinks = {name: _TableSink(name, temps[name], fmt) for name in TABLES}
 
         def write(batch: TableBatch) -> None:
             for name, frame in batch().items():
-                files[name].add(frame)
+                sinks[name].add(frame)
 
-        # One thread turns batch k into frames and part files (polars, mostly without the GIL)
+        # One thread turns batch k into frames for the sinks (polars, mostly without the GIL)
         # while this one reads and parses batch k+1; never more than one batch waits.
         with ThreadPoolExecutor(max_workers=1) as writer:
             in_flight: Future[None] | None = None
             selection = selection or Selection()
-            for batch in iter_batches(archive, set(TABLES), selection, report, keys):
+            for batch in iter_batches(archive, set(TABLES), selection, report):
                 if in_flight is not None:
                     in_flight.result()
                 in_flight = writer.submit(write, batch)
             if in_flight is not None:
                 in_flight.result()
-        report.files = _finish(files, out_dir, fmt, keys)
-        report.rows = {name: table_file.rows for name, table_file in files.items()}
+        for sink in sinks.values():
+            sink.close()
+        for name, path in paths.items():
+            os.replace(temps[name], path)
+        report.files = paths
+        report.rows = {name: sink.rows for name, sink in sinks.items()}
     except OSError as error:
         raise PelodumpError(
             f"cannot write tables to {out_dir}: {error.strerror or error}"
         ) from None
     finally:
-        shutil.rmtree(parts_dir, ignore_errors=True)
+        for sink in sinks.values():
+            with contextlib.suppress(BaseException):
+                sink.close()  # after a failure: stop the others' threads
+        for temp in temps.values():
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -450,11 +451,9 @@ def _warn_skipped(report: BuildReport) -> None:
 
 def _read(table: str, archive: str | Path, discipline: Discipline, since: Since) -> pl.DataFrame:
     selection = Selection.parse(discipline, since)
-    report, keys = BuildReport(), Keys()
-    batches = iter_batches(open_archive(archive), {table}, selection, report, keys)
-    frames = [
-        keys.public(table, frame) for batch in batches if (frame := batch().get(table)) is not None
-    ]
+    report = BuildReport()
+    batches = iter_batches(open_archive(archive), {table}, selection, report)
+    frames = [frame for batch in batches if (frame := batch().get(table)) is not None]
     _warn_skipped(report)
     return pl.concat(frames) if frames else SCHEMAS[table].to_frame()
 
@@ -469,13 +468,12 @@ def _scan(table: str, archive: str | Path, discipline: Discipline, since: Since)
         n_rows: int | None,
         _batch_size: int | None,
     ) -> Iterator[pl.DataFrame]:
-        report, keys = BuildReport(), Keys()
+        report = BuildReport()
         produced = 0
-        for batch in iter_batches(opened, {table}, selection, report, keys):
+        for batch in iter_batches(opened, {table}, selection, report):
             frame = batch().get(table)
             if frame is None:
                 continue
-            frame = keys.public(table, frame)
             if predicate is not None:
                 frame = frame.filter(predicate)
             if with_columns is not None:

@@ -27,16 +27,13 @@ What some columns mean (the schemas below list them all):
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import itemgetter
-from typing import Any, TypeVar
+from typing import Any
 
 import polars as pl
 
 from pelodump.units import convert, factor
-
-FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 # Workout ids repeat millions of times across samples and metrics_long: categorical (a
 # dictionary of a few thousand ids) in every table, so the tables join with each other.
@@ -441,39 +438,6 @@ def segment_rows(workout_id: str, graph: dict[str, Any]) -> list[dict[str, Any]]
 # --- the time series, batched -------------------------------------------------------------------
 
 
-@dataclass
-class Keys:
-    """What the compact frames of every batch refer to by number.
-
-    Compact samples carry `w`, an index into `workout_ids`; compact metrics_long rows carry
-    `run`, an index into the runs (one per values array kept: its workout, slug and unit).
-    Numbers instead of strings repeated millions of times make the batches several times
-    cheaper to build, write and read back; `public` turns them into the published columns.
-    """
-
-    workout_ids: list[str] = field(default_factory=list)
-    run_workout: list[int] = field(default_factory=list)
-    run_slug: list[str | None] = field(default_factory=list)
-    run_unit: list[str | None] = field(default_factory=list)
-
-    def public(self, table: str, frame: FrameT) -> FrameT:
-        """A table's compact frame (eager or lazy) as published: see SCHEMAS."""
-        if table == "samples":
-            ids = pl.Series("workout_id", self.workout_ids, dtype=WORKOUT_ID)
-            return frame.select(pl.lit(ids).gather("w"), pl.exclude("w"))
-        if table == "metrics_long":
-            run_workout = pl.Series(self.run_workout, dtype=pl.UInt32)
-            ids = pl.Series("workout_id", self.workout_ids, dtype=WORKOUT_ID).gather(run_workout)
-            return frame.select(
-                pl.lit(ids).gather("run"),
-                "offset_s",
-                pl.lit(pl.Series("slug", self.run_slug, dtype=pl.Categorical)).gather("run"),
-                "value",
-                pl.lit(pl.Series("unit", self.run_unit, dtype=pl.Categorical)).gather("run"),
-            )
-        return frame
-
-
 class GraphBatch:
     """The time series, plan and GPS of a batch of workouts, turned into frames at once.
 
@@ -484,12 +448,9 @@ class GraphBatch:
     extra values have no time to be keyed on) and counted in `metric_length_mismatches`.
     """
 
-    def __init__(self, tables: set[str], keys: Keys) -> None:
+    def __init__(self, tables: set[str]) -> None:
         self.tables = tables
-        self.keys = keys
         self.keep_values = bool(tables & {"samples", "metrics_long"})
-        self.first_workout = len(keys.workout_ids)
-        self.first_run = len(keys.run_workout)
         self.workout_ids: list[str] = []
         self.time_lengths: list[int] = []
         self.offsets: list[Any] = []
@@ -532,14 +493,10 @@ class GraphBatch:
                 location_runs.append((index, segment_id, is_gap, len(points)))
                 coordinates.extend(points)
         # Nothing above can fail half-way through the lists below: commit in one go.
-        self.keys.workout_ids.append(workout_id)
         self.workout_ids.append(workout_id)
         self.time_lengths.append(len(seconds))
         self.offsets.extend(seconds)
         for slug, unit, count, primary, kept in runs:
-            self.keys.run_workout.append(self.first_workout + index)
-            self.keys.run_slug.append(slug)
-            self.keys.run_unit.append(unit)
             self.run_workout.append(index)
             self.run_slug.append(slug)
             self.run_unit.append(unit)
@@ -556,14 +513,14 @@ class GraphBatch:
         row["location_points"] = len(coordinates)
 
     def frames(self) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, set[tuple[str, str | None]]]:
-        """The batch's tables (samples and metrics_long compact: see Keys), its sample
+        """The batch's tables, its sample
         intervals (workout_id, sample_interval_s), and the (slug, unit) pairs whose unit could
         not be converted.
 
         Everything is a handful of whole-column polars operations on the batch: no Python
         loop over values, nor over rows.
         """
-        ids = pl.lit(pl.Series("workout_id", self.workout_ids, dtype=WORKOUT_ID))
+        ids = pl.Series("workout_id", self.workout_ids, dtype=WORKOUT_ID)
         lengths = pl.Series(self.time_lengths, dtype=pl.Int64)
         # One row per sample: its workout ("run"), its place there ("pos"), its offset.
         rows = _expand(lengths).with_columns(
@@ -572,7 +529,7 @@ class GraphBatch:
         intervals = (
             rows.group_by("run")
             .agg(sample_interval_s=pl.col("offset_s").diff().median())
-            .select(ids.gather("run").alias("workout_id"), "sample_interval_s")
+            .select(pl.lit(ids).gather("run"), "sample_interval_s")
         )
         tables: dict[str, pl.DataFrame] = {}
         unknown_units: set[tuple[str, str | None]] = set()
@@ -586,13 +543,16 @@ class GraphBatch:
                 pl.Series("value", self.values, dtype=pl.Float64, strict=False),
             )
             if "metrics_long" in self.tables:
+                run_workout = pl.Series(self.run_workout, dtype=pl.UInt32)
                 tables["metrics_long"] = values.select(
-                    (pl.col("run") + self.first_run).cast(pl.UInt32),
+                    pl.lit(ids.gather(run_workout)).gather("run"),
                     pl.lit(rows["offset_s"]).gather("row"),
+                    pl.lit(pl.Series("slug", self.run_slug, dtype=pl.Categorical)).gather("run"),
                     "value",
+                    pl.lit(pl.Series("unit", self.run_unit, dtype=pl.Categorical)).gather("run"),
                 )
             if "samples" in self.tables:
-                tables["samples"], unknown_units = self._samples(rows, values)
+                tables["samples"], unknown_units = self._samples(ids, rows, values)
         if "segments" in self.tables:
             tables["segments"] = (
                 pl.from_dicts(self.segments, schema=SEGMENTS_SCHEMA)
@@ -604,9 +564,9 @@ class GraphBatch:
         return tables, intervals, unknown_units
 
     def _samples(
-        self, rows: pl.DataFrame, values: pl.DataFrame
+        self, ids: pl.Series, rows: pl.DataFrame, values: pl.DataFrame
     ) -> tuple[pl.DataFrame, set[tuple[str, str | None]]]:
-        """Compact samples: each known slug's values, converted, placed in their sample rows.
+        """Samples: each known slug's values, converted, placed in their sample rows.
 
         All columns live in one grid (column i is rows i*n .. i*n+n-1), filled by one scatter.
         """
@@ -629,16 +589,15 @@ class GraphBatch:
         ).drop_nulls("at")
         grid = pl.repeat(None, n * len(SAMPLE_METRICS), dtype=pl.Float64, eager=True)
         grid.scatter(placed["at"], placed["value"])
-        samples = rows.select((pl.col("run") + self.first_workout).cast(pl.UInt32).alias("w"))
-        samples = samples.with_columns(rows["offset_s"])
+        samples = [ids.gather(rows["run"]), rows["offset_s"]]
         for i, (column, _) in enumerate(SAMPLE_METRICS.values()):
             series = grid.slice(i * n, n).alias(column)
             if column == "heart_rate_bpm":  # 0 bpm is how Peloton marks "no reading"
                 series = series.set(series == 0, None)
-            samples = samples.with_columns(series)
-        return samples, unknown
+            samples.append(series)
+        return pl.DataFrame(samples), unknown
 
-    def _locations(self, ids: pl.Expr) -> pl.DataFrame:
+    def _locations(self, ids: pl.Series) -> pl.DataFrame:
         points = self.coordinates
 
         def field(name: str, dtype: pl.DataType) -> pl.Series:
@@ -655,7 +614,7 @@ class GraphBatch:
         km = {u: factor(u, "km") for u in units.unique().to_list()}
         run = pl.col("run")
         return _expand(pl.Series(count, dtype=pl.Int64)).select(
-            ids.gather(pl.lit(pl.Series(workout, dtype=pl.UInt32)).gather(run)).alias("workout_id"),
+            pl.lit(ids).gather(pl.lit(pl.Series(workout, dtype=pl.UInt32)).gather(run)),
             field("seconds_offset_from_start", pl.Int64()).alias("offset_s"),
             field("latitude", pl.Float64()),
             field("longitude", pl.Float64()),
