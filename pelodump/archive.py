@@ -412,7 +412,12 @@ class RunWriter:
         self.archive = archive
         self.options = options
         self.run = new_run_id()
-        self.counts: dict[str, int] = {"captures": 0, "new_blobs": 0, "deduplicated": 0}
+        self.counts: dict[str, int] = {
+            "captures": 0,
+            "new_blobs": 0,
+            "deduplicated": 0,
+            "repaired": 0,
+        }
         self._lock = threading.Lock()
         self._seq = 0
         self._lock_fd: int | None = None
@@ -580,10 +585,15 @@ class RunWriter:
         return capture
 
     def save_blob(self, body: bytes) -> str:
-        """Store a body under its hash unless already stored; returns its blob id."""
+        """Store a body under its hash unless a sound copy is stored already; returns its blob id.
+
+        A copy damaged on disk since it was written is replaced, atomically: capturing the same
+        body again (`pelodump fetch --full`) repairs what `pelodump verify` found.
+        """
         blob_id = blob_id_of(body)
         final = self.archive.blob_path(blob_id)
-        if final.exists():  # only ever linked into place whole, so existing means complete
+        damaged = final.exists() and not self._holds_sound_copy(blob_id)
+        if final.exists() and not damaged:
             self._count("deduplicated")
             return blob_id
         compressed = _compressor().compress(body)
@@ -596,16 +606,27 @@ class RunWriter:
             if not final.parent.exists():
                 final.parent.mkdir(exist_ok=True)
                 _fsync_dir(self.archive.objects_dir)
-            try:
-                os.link(tmp, final)  # unlike rename, never replaces a blob another thread linked
-                self._count("new_blobs")
-            except FileExistsError:
-                self._count("deduplicated")
+            if damaged:
+                os.replace(tmp, final)
+                self._count("repaired")
+            else:
+                try:
+                    os.link(tmp, final)  # unlike rename, never replaces another thread's blob
+                    self._count("new_blobs")
+                except FileExistsError:
+                    self._count("deduplicated")
             _fsync_dir(final.parent)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         return blob_id
+
+    def _holds_sound_copy(self, blob_id: str) -> bool:
+        try:
+            self.archive.read_blob(blob_id)
+        except (CorruptBlob, OSError):
+            return False
+        return True
 
     def _count(self, name: str) -> None:
         with self._lock:

@@ -116,4 +116,9 @@ def run_verify_command(root: Path, *, read_data: bool) -> int:
         f"verify: {report.records} records, {report.blobs} blobs {checked}: "
         f"{len(report.problems)} problem(s), {len(report.notes)} note(s)"
     )
+    if any(problem.startswith("objects/") for problem in report.problems):
+        print(
+            "to repair damaged blobs, capture their bodies again: pelodump fetch --full "
+            f"--archive {root}"
+        )
     return EXIT_OK if report.clean else EXIT_PROBLEMS

@@ -41,7 +41,7 @@ def test_round_trip_keeps_bytes_exactly_and_stores_duplicates_once(tmp_path: Pat
         second = save_capture(run, "workout", "abc", body)
         save_capture(run, "workout", "def", b"{}")
     assert first.blob == second.blob == "sha256:" + hashlib.sha256(body).hexdigest()
-    assert run.counts == {"captures": 3, "new_blobs": 2, "deduplicated": 1}
+    assert run.counts == {"captures": 3, "new_blobs": 2, "deduplicated": 1, "repaired": 0}
 
     archive = open_archive(tmp_path / "a")
     latest = archive.latest("workout", "abc")
@@ -260,3 +260,21 @@ def test_status_reports_runs_kinds_workouts_dates_and_bytes(
     status = archive_status(open_archive(tmp_path))
     assert status.raw_bytes == 3 * len(body) and status.blobs == 1
     assert status.raw_bytes / status.disk_bytes > 10
+
+
+def test_capturing_a_body_again_repairs_its_damaged_blob(tmp_path: Path) -> None:
+    body = orjson.dumps({"values": list(range(500))})
+    with open_archive(tmp_path, create=True).begin_run({}) as run:
+        capture = save_capture(run, "workout", "w1", body)
+    path = open_archive(tmp_path).blob_path(capture.blob)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    assert not verify_archive(open_archive(tmp_path), read_data=True).clean
+
+    with open_archive(tmp_path).begin_run({}) as run:
+        save_capture(run, "workout", "w1", body)
+    assert run.counts["repaired"] == 1
+    archive = open_archive(tmp_path)
+    assert archive.read_blob(capture.blob) == body
+    assert verify_archive(archive, read_data=True).clean
