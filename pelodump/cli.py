@@ -8,8 +8,10 @@ tracebacks only with --debug.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from pelodump import __version__
@@ -221,6 +223,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _LogLine(logging.Formatter):
+    """Warnings read like errors: `pelodump: warning: the cached tokens were refused`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"pelodump: {record.levelname.lower()}: {record.getMessage()}"
+
+
+@contextlib.contextmanager
+def _logging_to_stderr(debug: bool) -> Iterator[None]:
+    """pelodump's log lines on stderr for the length of a command, then as they were before."""
+    logger = logging.getLogger("pelodump")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LogLine())
+    handler.setLevel(logging.DEBUG if debug else logging.WARNING)
+    level = logger.level
+    logger.addHandler(handler)
+    if debug:
+        logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
@@ -229,7 +256,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not hasattr(args, "func"):
             build_parser().print_help(sys.stderr)
             return EXIT_USAGE
-        return args.func(args)
+        with _logging_to_stderr(debug):
+            return args.func(args)
     except PelodumpError as error:
         if debug:
             raise

@@ -244,8 +244,9 @@ class Crawler:
     async def crawl(self) -> None:
         me = await self.fetch(api.me())
         if me is None or not isinstance(me.data, dict) or not api.is_peloton_id(me.data.get("id")):
-            failures = "; ".join(self.stats.failures) or "no user id in the answer"
-            raise PelodumpError(f"cannot read the member's profile from /api/me ({failures})")
+            # The failure, if any, is the one listed for /api/me: "me me: HTTP 400" says it twice.
+            why = self.stats.failures[-1].removeprefix("me me: ") if me is None else "no user id"
+            raise PelodumpError(f"cannot read the member's profile from /api/me: {why}")
         user_id: str = me.data["id"]
         queue: asyncio.Queue[Listed | None] = asyncio.Queue(maxsize=2 * self.options.concurrency)
         # A task group: if a worker dies (a refresh refused, the disk full), the others and the
@@ -525,6 +526,8 @@ def summary(stats: CrawlStats, run: RunWriter) -> str:
         f"{stats.requests} requests, {stats.retries} retries, {counts['new_blobs']} new blobs, "
         f"{counts['deduplicated']} unchanged bodies stored once, {len(stats.failures)} failed",
     ]
+    if counts["repaired"]:
+        lines.append(f"repaired {counts['repaired']} damaged blobs with the bodies fetched again")
     lines += [f"failed: {failure}" for failure in stats.failures]
     return "\n".join(lines)
 

@@ -303,7 +303,7 @@ def test_a_hostile_user_id_in_api_me_is_exit_2_and_never_reaches_a_url(
         outcome = bench.fetch()
     finally:
         bench.sim.member.me = original  # type: ignore[method-assign]
-    outcome.assert_error(2, "cannot read the member's profile from /api/me (no user id")
+    outcome.assert_error(2, "cannot read the member's profile from /api/me: no user id")
     assert [r.path for r in bench.sim.log[seen:]] == ["/api/me"]
     assert_no_request_escaped(bench.sim, bad)
     bench.assert_kept(before)
@@ -417,6 +417,7 @@ def test_fetch_on_an_archive_with_a_damaged_page_copy_still_backs_up_what_is_new
     assert outcome.code == 0 and "Traceback" not in outcome.out + outcome.err, outcome
     [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert "page 0 (damaged on disk" in warning and "pelodump verify" in warning
+    assert f"pelodump: warning: {warning}\n" in outcome.err  # shown like errors are
     archive = open_archive(bench.archive)
     assert all(archive.latest("performance_graph", w) for w in new)
 
