@@ -7,11 +7,11 @@ import asyncio
 import hashlib
 from pathlib import Path
 
+from helpers import crawl_into
+
 from pelodump.archive import open_archive
-from pelodump.crawl import CrawlOptions, fetch_history
-from pelodump.progress import CrawlStats
 from pelodump.sim.faults import Faults
-from pelodump.sim.server import Sim, sim_in_thread
+from pelodump.sim.server import sim_in_thread
 from pelodump.throttle import RetryPolicy
 from pelodump.verify import verify_archive
 
@@ -29,25 +29,6 @@ CHAOS = Faults(
 RETRY = RetryPolicy(max_attempts=8, base_delay=0.01, max_delay=0.1)
 
 
-def crawl(sim: Sim, root: Path, options: CrawlOptions, environ: dict[str, str]) -> CrawlStats:
-    """One crawl on this thread's own event loop, as a finished run."""
-
-    async def run_crawl() -> CrawlStats:
-        with open_archive(root, create=True).begin_run(options.for_the_record()) as run:
-            stats = await fetch_history(
-                run,
-                options,
-                auth_url=sim.auth_url,
-                environ=environ,
-                cache_dir=root.parent / "config",
-                prompt=False,
-            )
-            run.end("failed" if stats.failures else "complete")
-        return stats
-
-    return asyncio.run(run_crawl())
-
-
 def test_a_crawl_under_every_fault_at_once_is_complete_identical_and_polite(
     tmp_path: Path,
 ) -> None:
@@ -55,12 +36,12 @@ def test_a_crawl_under_every_fault_at_once_is_complete_identical_and_polite(
     # The simulator on its own thread: its log times arrivals as they come, not when a crawler
     # sharing its event loop lets it look.
     with sim_in_thread(workouts=45, seed=21, faults=CHAOS) as sim:
-        options = CrawlOptions(api_url=sim.api_url, rate=RATE, concurrency=6, retry=RETRY)
         environ = {  # a password login, so the expired tokens are refreshed for real
             "PELOTON_USERNAME": sim.member.username,
             "PELOTON_PASSWORD": sim.member.password,
         }
-        stats = crawl(sim, root, options, environ)
+        crawl = crawl_into(sim, root, environ=environ, rate=RATE, concurrency=6, retry=RETRY)
+        stats = asyncio.run(crawl)
 
     assert stats.failures == []
     requests = len(sim.api_log())
@@ -106,8 +87,7 @@ def test_cloudflare_rate_limit_pages_without_retry_after_slow_the_crawl_until_co
     retry = RetryPolicy(base_delay=0.05, max_delay=0.4)
 
     with sim_in_thread(workouts=30, seed=22, faults=faults) as sim:
-        options = CrawlOptions(api_url=sim.api_url, rate=RATE, concurrency=6, retry=retry)
-        stats = crawl(sim, root, options, {"PELOTON_TOKEN": sim.access_token()})
+        stats = asyncio.run(crawl_into(sim, root, rate=RATE, concurrency=6, retry=retry))
 
     assert stats.failures == []
     assert sim.counts["rate_limit"] >= 3

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import orjson
 from aiohttp import web
+from helpers import crawl_into
 
 from pelodump.archive import open_archive
 from pelodump.cli import main
-from pelodump.crawl import CrawlOptions, fetch_history
 from pelodump.progress import CrawlStats
 from pelodump.sim.member import Member
 from pelodump.sim.server import RequestRecord, Sim, run_sim, sim_in_thread
@@ -61,22 +61,7 @@ def finish(process: subprocess.Popen[str]) -> tuple[str, str]:
     return stdout, stderr
 
 
-async def crawl(sim: Sim, root: Path) -> CrawlStats:
-    """One in-process crawl with quick retries, as a finished run."""
-    options = CrawlOptions(
-        api_url=sim.api_url, rate=500.0, retry=RetryPolicy(max_attempts=2, base_delay=0.001)
-    )
-    with open_archive(root, create=True).begin_run(options.for_the_record()) as run:
-        stats = await fetch_history(
-            run,
-            options,
-            auth_url=sim.auth_url,
-            environ={"PELOTON_TOKEN": sim.access_token()},
-            cache_dir=root.parent / "config",
-            prompt=False,
-        )
-        run.end("failed" if stats.failures else "complete")
-    return stats
+QUICK = RetryPolicy(max_attempts=2, base_delay=0.001)
 
 
 def kind_of(record: RequestRecord) -> str:
@@ -217,11 +202,11 @@ def test_a_class_left_unfetched_by_an_earlier_run_is_fetched_by_the_next(tmp_pat
                 raise web.HTTPInternalServerError()
 
             sim.member.ride_details = broken  # type: ignore[method-assign]
-            first = await crawl(sim, tmp_path / "archive")
+            first = await crawl_into(sim, tmp_path / "archive", rate=500.0, retry=QUICK)
             assert first.failures and all(f.startswith("ride_details") for f in first.failures)
             sim.member.ride_details = healthy  # type: ignore[method-assign]
             mark = len(sim.log)
-            second = await crawl(sim, tmp_path / "archive")
+            second = await crawl_into(sim, tmp_path / "archive", rate=500.0, retry=QUICK)
             assert second.failures == []
             fetched = Counter(kind_of(record) for record in sim.api_log()[mark:] if record.api)
             assert fetched["workout"] == fetched["performance_graph"] == 0
@@ -240,7 +225,7 @@ def test_a_fetch_killed_while_creating_the_archive_is_resumed_by_the_next(tmp_pa
 
     async def scenario() -> CrawlStats:
         async with run_sim(member=Member(seed=SEED, workouts=5, in_progress=False)) as sim:
-            return await crawl(sim, root)
+            return await crawl_into(sim, root, rate=500.0, retry=QUICK)
 
     assert asyncio.run(scenario()).failures == []
     assert list((root / "tmp").iterdir()) == []
