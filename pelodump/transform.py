@@ -522,10 +522,13 @@ class GraphBatch:
         """
         ids = pl.Series("workout_id", self.workout_ids, dtype=WORKOUT_ID)
         lengths = pl.Series(self.time_lengths, dtype=pl.Int64)
+        offsets = pl.Series("offset_s", self.offsets, dtype=pl.Int64, strict=False)
+        value = pl.Series("value", self.values, dtype=pl.Float64, strict=False)
+        # The next batch is being parsed meanwhile: let it reuse this one's Python numbers
+        # (a batch's worth) now rather than after the polars work below.
+        self.offsets, self.values = [], []
         # One row per sample: its workout ("run"), its place there ("pos"), its offset.
-        rows = _expand(lengths).with_columns(
-            pl.Series("offset_s", self.offsets, dtype=pl.Int64, strict=False)
-        )
+        rows = _expand(lengths).with_columns(offsets)
         intervals = (
             rows.group_by("run")
             .agg(sample_interval_s=pl.col("offset_s").diff().median())
@@ -540,10 +543,9 @@ class GraphBatch:
             values = _expand(pl.Series(self.run_length, dtype=pl.Int64)).select(
                 "run",
                 (pl.lit(run_first_row).gather("run") + pl.col("pos")).alias("row"),
-                pl.Series("value", self.values, dtype=pl.Float64, strict=False),
+                value,
             )
             if "metrics_long" in self.tables:
-                run_workout = pl.Series(self.run_workout, dtype=pl.UInt32)
                 tables["metrics_long"] = values.select(
                     pl.lit(ids.gather(run_workout)).gather("run"),
                     pl.lit(rows["offset_s"]).gather("row"),
