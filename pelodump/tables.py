@@ -54,10 +54,10 @@ TABLES = ("workouts", "samples", "metrics_long", "segments", "locations", "rides
 _GRAPH_TABLES = {"workouts", "samples", "metrics_long", "segments", "locations"}
 _EXTENSIONS = {"parquet": "parquet", "csv": "csv", "ndjson": "ndjson"}
 
-# Values a batch holds before it becomes frames: about 30 per-second workouts. Measured on
-# bench/build.py: 1 million costs ~100 MB more at the peak for ~5% less time; 100,000 costs
-# ~25% more time for ~25 MB less.
-BATCH_VALUES = 250_000
+# Values a batch holds before it becomes frames: about 20 per-second workouts. Measured on
+# bench/build.py (3,000 workouts): 250,000 costs ~25 MB more at the peak for ~6% less time,
+# 100,000 ~10 MB less for ~20% more time.
+BATCH_VALUES = 150_000
 
 # The API calls the Row "caesar"; let people say what they mean.
 _DISCIPLINE_ALIASES = {"rowing": "caesar", "row": "caesar"}
