@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import zstandard
 
 from pelodump.archive import open_archive
 from pelodump.sim.member import Member
@@ -85,14 +86,28 @@ def cpu_seconds() -> float:
 
 
 def child_floor(archive_dir: str) -> dict[str, Any]:
+    """Two floors: the issue's (read, decompress and parse each blob), and the same with the
+    SHA-256 check `Archive.read_blob` makes (work the build cannot skip)."""
     archive = open_archive(archive_dir)
     captures = [c for kind in KINDS for c in archive.latest_of_kind(kind).values()]
+    decompressor = zstandard.ZstdDecompressor()
     start, cpu = time.perf_counter(), cpu_seconds()
     for capture in captures:
-        orjson.loads(archive.read_blob(capture.blob))
+        orjson.loads(decompressor.decompress(archive.blob_path(capture.blob).read_bytes()))
     seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+    start, hashed_cpu = time.perf_counter(), cpu_seconds()
+    for capture in captures:
+        orjson.loads(archive.read_blob(capture.blob))
+    hashed, hashed_cpu = time.perf_counter() - start, cpu_seconds() - hashed_cpu
     raw = sum(c.size or 0 for c in captures)
-    return {"seconds": seconds, "cpu": cpu, "blobs": len(captures), "raw_bytes": raw}
+    return {
+        "seconds": seconds,
+        "cpu": cpu,
+        "hashed_seconds": hashed,
+        "hashed_cpu": hashed_cpu,
+        "blobs": len(captures),
+        "raw_bytes": raw,
+    }
 
 
 def child_build(archive_dir: str, out_dir: str) -> dict[str, Any]:
@@ -191,23 +206,33 @@ def main() -> None:
         floor_s = statistics.median(f["seconds"] for f in floors)
         build_s = statistics.median(b["seconds"] for b in builds)
         floor_cpu = statistics.median(f["cpu"] for f in floors)
+        hashed_s = statistics.median(f["hashed_seconds"] for f in floors)
+        hashed_cpu = statistics.median(f["hashed_cpu"] for f in floors)
         build_cpu = statistics.median(b["cpu"] for b in builds)
         raw_mib = floor["raw_bytes"] / 1024**2
         rows = build["rows"]
         table_bytes = sum(p.stat().st_size for p in (Path(tmp) / "tables").iterdir())
 
-    ratios = [f"{b['seconds'] / f['seconds']:.2f}x" for f, b in zip(floors, builds, strict=True)]
+    def ratios(key: str) -> str:
+        each = [b["seconds"] / f[key] for f, b in zip(floors, builds, strict=True)]
+        return ", ".join(f"{ratio:.2f}x" for ratio in each)
+
+    builds_s = sorted(b["seconds"] for b in builds)
     figures = [
         f"workouts built: {rows['workouts']:,} ({floor['blobs']:,} blobs read, "
         f"{raw_mib:,.0f} MiB of raw JSON)",
         "rows: " + ", ".join(f"{name} {count:,}" for name, count in rows.items()),
-        f"floor (decompress + orjson-parse every blob): {floor_s:.2f} s",
-        f"build (open archive .. last file renamed): {build_s:.2f} s",
-        f"build / floor: {build_s / floor_s:.2f}x (each run: {', '.join(ratios)})",
-        f"CPU time (all threads): floor {floor_cpu:.2f} s, build {build_cpu:.2f} s "
-        f"= {build_cpu / floor_cpu:.2f}x",
-        f"peak RSS of the build: {max(rss):,.0f} MiB (of which ~{import_rss:,.0f} MiB is "
-        f"Python + polars after import) = {max(rss) / raw_mib:.2f}x the raw JSON",
+        f"floor (read + decompress + orjson-parse every blob): {floor_s:.2f} s; "
+        f"with read_blob's SHA-256 check: {hashed_s:.2f} s",
+        f"build (open archive .. last file renamed): {build_s:.2f} s "
+        f"(runs {builds_s[0]:.2f}-{builds_s[-1]:.2f} s)",
+        f"build / floor: {build_s / floor_s:.2f}x (each run: {ratios('seconds')}); "
+        f"/ floor with SHA-256: {build_s / hashed_s:.2f}x (each run: {ratios('hashed_seconds')})",
+        f"CPU time (all threads): floor {floor_cpu:.2f} s (with SHA-256 {hashed_cpu:.2f} s), "
+        f"build {build_cpu:.2f} s = {build_cpu / floor_cpu:.2f}x",
+        f"peak RSS of the build: {statistics.median(rss):,.0f} MiB median, {max(rss):,.0f} "
+        f"max (of which ~{import_rss:,.0f} MiB is Python + polars after import) "
+        f"= {max(rss) / raw_mib:.2f}x the raw JSON",
         f"tables on disk (parquet): {table_bytes / 1024**2:,.0f} MiB",
     ]
     print("\n".join(figures))
