@@ -34,14 +34,33 @@ from pelodump.sim.member import Member
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 NOTES = """
-Where the time goes (CPU, all threads, this archive): parsing ~25% (the floor itself), turning
-the parsed lists into frames ~20% (half of it converting Python values into polars columns),
-writing and re-reading the part files ~12%, and encoding the final parquet files ~30% (most of
-it metrics_long and samples). polars spreads its own work over both cores; the parsing and the
-Python-side work share one core (the GIL), so wall time lands between CPU time / 2 and CPU time.
-Peak RSS is nearly flat in the length of the history (batches of 250,000 values; workouts
-rows kept as frames); most of it is polars' allocator holding on to freed buffers. The machine
-is shared with other sessions: runs vary by +-15%, hence the per-run ratios.
+The floor: the issue defines it as decompressing and parsing every blob the build reads
+(first figure). `Archive.read_blob` also checks each body's SHA-256, which the build cannot
+skip (a damaged blob must never become rows); the second floor includes that check.
+
+How the build runs: the main thread reads and parses the blobs and gathers each batch of
+150,000 values into flat lists (the Python work, one core at most: the GIL); a worker thread
+turns the previous batch into frames; each table's file is written while the batches come, by
+a polars sink on a thread of its own (no part files). The cycle collector is paused meanwhile.
+Measured in one process with per-thread CPU (/proc/self/task): the main thread ~2.45 s of CPU,
+the worker and sink threads' Python ~1.45 s, polars' own threads (mostly parquet encoding)
+~2.2 s. Reading and parsing alone, with the workouts rows and batch lists but no frames or
+files, take ~2.3 s and 108 MiB; making the frames brings that to ~3.2 s and 133 MiB; writing
+the files to ~4.1 s and ~180 MiB. The main thread is the critical path, and shares the two
+cores with the polars threads, so wall time lands between CPU time / 2 and CPU time.
+Peak RSS: ~51 MiB after imports, the rest per batch (a few batches are in flight at once:
+parsed, being framed, being encoded) plus what polars' allocator keeps of freed buffers
+(~35 MiB of it: with `_RJEM_MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0` the peak
+was 145 MiB, at 1.3x the CPU time).
+The machine is shared with other sessions: runs vary by +-15%, hence the per-run ratios.
+
+Tried and not kept (each measured in alternating runs): reading blobs ahead on one or two
+threads (file, zstd and SHA-256 release the GIL) - no faster, +0.25 s CPU, as the two cores
+are already busy; parquet without statistics, zstd level 1, or lz4 (0.1-0.35 s less CPU, but
+lz4 doubles the files, and the other gains were within the noise); smaller row groups or
+streaming chunks (no less memory); writing the small tables at the end instead of streaming
+them (no less memory); a cached unit factor and a search_sorted run expansion (no faster);
+a 1 ms GIL switch interval (~2% faster: too little for changing a global setting).
 """
 KINDS = ("workouts_page", "workout", "performance_graph", "ride_details")
 
