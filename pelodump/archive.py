@@ -25,6 +25,7 @@ import errno
 import fcntl
 import hashlib
 import os
+import re
 import secrets
 import tempfile
 import threading
@@ -41,6 +42,7 @@ import zstandard
 from pelodump import __version__
 from pelodump.errors import ArchiveError
 
+_BLOB_ID = re.compile(r"sha256:([0-9a-f]{64})")
 FORMAT_NAME = "pelodump-archive"
 FORMAT_VERSION = "1.0"
 FORMAT_FILE = "pelodump-archive.json"
@@ -210,6 +212,7 @@ class Archive:
     def __init__(self, root: Path, info: dict[str, Any]) -> None:
         self.root = root
         self.info = info
+        self._objects = str(root / "objects")
         self._ok: dict[str, dict[str, Capture]] = {}
         self._any: dict[str, dict[str, Capture]] = {}
         self.runs: dict[str, RunInfo] = {}
@@ -231,10 +234,15 @@ class Archive:
         return self.root / "tmp"
 
     def blob_path(self, blob_id: str) -> Path:
-        algorithm, _, digest = blob_id.partition(":")
-        if algorithm != "sha256" or len(digest) != 64 or not _is_hex(digest):
+        return Path(self._blob_file(blob_id))
+
+    def _blob_file(self, blob_id: str) -> str:
+        # Plain strings: a build reads thousands of blobs, and pathlib cost more than zstd here.
+        match = _BLOB_ID.fullmatch(blob_id)
+        if match is None:
             raise ValueError(f"not a blob id: {blob_id!r}")
-        return self.objects_dir / digest[:2] / digest[2:]
+        digest = match[1]
+        return f"{self._objects}/{digest[:2]}/{digest[2:]}"
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -282,7 +290,7 @@ class Archive:
 
     def read_blob(self, blob_id: str) -> bytes:
         """The body exactly as it was received; CorruptBlob when the file no longer holds it."""
-        with open(self.blob_path(blob_id), "rb") as file:
+        with open(self._blob_file(blob_id), "rb") as file:
             compressed = file.read()
         try:
             body = _decompressor().decompress(compressed)
@@ -329,10 +337,6 @@ class Archive:
     def begin_run(self, options: dict[str, Any]) -> RunWriter:
         """Take the writer's lock and start a run; use as a context manager."""
         return RunWriter(self, options)
-
-
-def _is_hex(text: str) -> bool:
-    return all(c in "0123456789abcdef" for c in text)
 
 
 def open_archive(root: Path | str, *, create: bool = False) -> Archive:
