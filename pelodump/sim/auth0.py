@@ -32,6 +32,8 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
+from pelodump.sim.faults import cloudflare_1015_page
+
 CLIENT_ID = "WVoJxVDdPoFx4RNewvvg6ch2mZ7bwnsM"
 CALLBACK_URLS = frozenset({"https://members.onepeloton.com/callback"})
 AUDIENCE = "https://api.onepeloton.com/"
@@ -373,7 +375,7 @@ class AuthSim:
             recent.append(now)
             return None
         if limit.cloudflare_html:
-            return _html(429, _CLOUDFLARE_1015)
+            return _html(429, cloudflare_1015_page("auth.onepeloton.com"))
         wait = math.ceil(recent[0] + limit.window_s - now) if recent else math.ceil(limit.window_s)
         response = _auth0_error(429, "too_many_requests", "Too many requests", "TooManyRequests")
         response.headers["Retry-After"] = str(max(1, wait))
@@ -463,15 +465,4 @@ _LOGIN_PAGE = """<!DOCTYPE html>
 <body><div id="auth0-login-container"><form id="login-form">
 <input name="username" type="email"><input name="password" type="password">
 <button type="submit">Log in</button></form></div></body></html>
-"""
-
-_CLOUDFLARE_1015 = """<!DOCTYPE html>
-<html><head>
-<title>Access denied | auth.onepeloton.com used Cloudflare to restrict access</title>
-</head>
-<body><div id="cf-wrapper"><div id="cf-error-details">
-<h1><span class="cf-error-type">Error</span> <span class="cf-error-code">1015</span></h1>
-<h2 class="cf-subheadline">You are being rate limited</h2>
-<p>The owner of this website (auth.onepeloton.com) has banned you temporarily from accessing this
-website.</p></div></div></body></html>
 """

@@ -122,3 +122,17 @@ class FaultState:
             self._tokens -= 1.0
             return None
         return max(1, math.ceil((1.0 - self._tokens) / rate))
+
+
+def cloudflare_1015_page(host: str) -> str:
+    """The HTML Cloudflare answers when it rate-limits a client (error 1015): no Retry-After."""
+    return f"""<!DOCTYPE html>
+<html><head>
+<title>Access denied | {host} used Cloudflare to restrict access</title>
+</head>
+<body><div id="cf-wrapper"><div id="cf-error-details">
+<h1><span class="cf-error-type">Error</span> <span class="cf-error-code">1015</span></h1>
+<h2 class="cf-subheadline">You are being rate limited</h2>
+<p>The owner of this website ({host}) has banned you temporarily from accessing this
+website.</p></div></div></body></html>
+"""

@@ -29,7 +29,7 @@ import orjson
 from aiohttp import web
 
 from pelodump.sim.auth0 import SimUser, TokenStore, add_auth_routes
-from pelodump.sim.faults import Faults, FaultState
+from pelodump.sim.faults import Faults, FaultState, cloudflare_1015_page
 from pelodump.sim.member import DEFAULT_JOINS, Member
 
 LOOPBACK = "127.0.0.1"
@@ -225,7 +225,8 @@ def _json(status: int, body: object, headers: dict[str, str] | None = None) -> w
 
 def _rate_limited(faults: Faults, retry_after_s: int) -> web.Response:
     if faults.rate_limit_html:
-        return web.Response(status=429, text=_CLOUDFLARE_1015, content_type="text/html")
+        page = cloudflare_1015_page("api.onepeloton.com")
+        return web.Response(status=429, text=page, content_type="text/html")
     body = {"status": 429, "message": "Too Many Requests"}
     return _json(429, body, {"Retry-After": str(retry_after_s)})
 
@@ -466,17 +467,6 @@ def sim_in_thread(**kwargs: object) -> Iterator[Sim]:
         thread.join(timeout=30)
         loop.close()
 
-
-_CLOUDFLARE_1015 = """<!DOCTYPE html>
-<html><head>
-<title>Access denied | api.onepeloton.com used Cloudflare to restrict access</title>
-</head>
-<body><div id="cf-wrapper"><div id="cf-error-details">
-<h1><span class="cf-error-type">Error</span> <span class="cf-error-code">1015</span></h1>
-<h2 class="cf-subheadline">You are being rate limited</h2>
-<p>The owner of this website (api.onepeloton.com) has banned you temporarily from accessing this
-website.</p></div></div></body></html>
-"""
 
 _CLOUDFLARE_ERROR = """<!DOCTYPE html>
 <html><head><title>api.onepeloton.com | {status}: {title}</title></head>
