@@ -216,7 +216,6 @@ class Archive:
         self._ok: dict[str, dict[str, Capture]] = {}
         self._any: dict[str, dict[str, Capture]] = {}
         self.runs: dict[str, RunInfo] = {}
-        self.problems: list[LogProblem] = []
         self._load()
 
     # -- paths ---------------------------------------------------------------------------------
@@ -247,12 +246,9 @@ class Archive:
     # -- reading -------------------------------------------------------------------------------
 
     def _load(self) -> None:
-        for log in sorted(self.runs_dir.glob("*.jsonl")):
-            for item in read_run_log(log):
-                if isinstance(item, LogProblem):
-                    self.problems.append(item)
-                else:
-                    self._index(item)
+        for _, item in self.iter_records():
+            if not isinstance(item, LogProblem):  # skipped here, reported by verify
+                self._index(item)
 
     def _index(self, record: dict[str, Any]) -> None:
         kind = record["type"]
@@ -284,9 +280,6 @@ class Archive:
     def latest_of_kind(self, kind: str, *, ok_only: bool = True) -> dict[str, Capture]:
         """Every key of a kind mapped to its latest successful (or any) capture; do not modify."""
         return (self._ok if ok_only else self._any).get(kind, {})
-
-    def kinds(self) -> list[str]:
-        return sorted(self._any)
 
     def read_blob(self, blob_id: str) -> bytes:
         """The body exactly as it was received; CorruptBlob when the file no longer holds it."""
@@ -437,11 +430,12 @@ class RunWriter:
             log_path = self.archive.runs_dir / f"{self.run}.jsonl"
             self._log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND)
             _fsync_dir(self.archive.runs_dir)
+            started_at = utc_now()
             self._append(
                 {
                     "type": "run_start",
                     "run": self.run,
-                    "started_at": utc_now(),
+                    "started_at": started_at,
                     "options": self.options,
                     "pid": os.getpid(),
                     "pelodump": __version__,
@@ -453,7 +447,7 @@ class RunWriter:
         except BaseException:
             self._release()
             raise
-        self.archive.runs[self.run] = RunInfo(self.run, utc_now(), self.options)
+        self.archive.runs[self.run] = RunInfo(self.run, started_at, self.options)
         return self
 
     def __exit__(

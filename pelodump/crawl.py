@@ -7,8 +7,8 @@ Resuming and incremental runs rest on two facts kept in the archive:
 - A page walk that reaches the end of the history, or an earlier walk's mark, labels the page it
   stopped at with `listed_through`: the creation time up to which every workout has been listed.
   A later walk stops at the first page reaching that mark (that page is the overlap), unless --full.
-A workout is done when its detail was captured with status COMPLETE and its graph was captured
-after that; an IN_PROGRESS workout is fetched again on the next run.
+A workout is done when its detail was captured with status COMPLETE, its graph was captured
+while it was COMPLETE, and its class (if any) has answered; anything less is fetched again.
 """
 
 from __future__ import annotations
@@ -74,7 +74,6 @@ class Fetched:
     """A whole, valid answer, archived; `data` is the parsed JSON (None for text bodies)."""
 
     data: Any
-    status: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +104,8 @@ class Crawler:
         self._seen_workouts: set[str] = set()
         self._claimed_rides: set[str] = set()
         self._answered = False  # whether the API has answered anything yet
+        # The pages earlier runs archived, read from the logs once: for the mark and the leftovers.
+        self._archived_pages = list(self.archive.captures_of_kind("workouts_page"))
 
     # -- one resource ----------------------------------------------------------------------------
 
@@ -152,7 +153,7 @@ class Crawler:
                     await self._save(
                         request, answer, body=keep, labels=labels(data) if labels else None
                     )
-                    return Fetched(data, answer.status)
+                    return Fetched(data)
                 error = error or f"HTTP {answer.status}"
                 await self._save(request, answer, body=keep, error=error)
                 if verdict == "final":
@@ -303,7 +304,7 @@ class Crawler:
         while True:
 
             def labeller(body: Any, newest: int | None = newest) -> dict[str, Any]:
-                times = _created_times(body)
+                times = _created_times(_page_items(body))
                 if not label or not _page_ends_walk(body, times, stop_at):
                     return {}
                 top = newest if newest is not None else max(times, default=None)
@@ -313,11 +314,12 @@ class Crawler:
             if fetched is None:
                 return None
             self.stats.pages += 1
-            times = _created_times(fetched.data)
+            items = _page_items(fetched.data)
+            times = _created_times(items)
             if page == 0:
                 newest = max(times, default=None)
             timezone = timezone or _a_timezone(fetched.data)
-            await self._hand_out(_page_items(fetched.data), queue)
+            await self._hand_out(items, queue)
             if _page_ends_walk(fetched.data, times, stop_at):
                 return newest, timezone
             page += 1
@@ -344,7 +346,7 @@ class Crawler:
         complete = [r.run for r in self.archive.runs.values() if r.outcome == "complete"]
         since = max(complete, default="")
         seen_blobs: set[str] = set()
-        for capture in self.archive.captures_of_kind("workouts_page"):
+        for capture in self._archived_pages:
             if capture.run < since or capture.blob is None or capture.blob in seen_blobs:
                 continue
             seen_blobs.add(capture.blob)
@@ -362,7 +364,7 @@ class Crawler:
     def _listed_through(self) -> int | None:
         marks = [
             c.labels["listed_through"]
-            for c in self.archive.captures_of_kind("workouts_page")
+            for c in self._archived_pages
             if isinstance(c.labels.get("listed_through"), int)
         ]
         return max(marks, default=None)
@@ -442,8 +444,8 @@ def _page_items(body: Any) -> list[Listed]:
     return items
 
 
-def _created_times(body: Any) -> list[int]:
-    return [item.created_at for item in _page_items(body) if item.created_at is not None]
+def _created_times(items: list[Listed]) -> list[int]:
+    return [item.created_at for item in items if item.created_at is not None]
 
 
 def _a_timezone(body: Any) -> str | None:
@@ -486,7 +488,8 @@ async def fetch_history(
     environ: Mapping[str, str] | None = None,
     cache_dir: Path | None = None,
 ) -> CrawlStats:
-    """Log in and crawl into `run`. `progress` is a stream for live progress, or None for quiet.
+    """Log in, crawl into `run`, and record how the run ended. `progress` is a stream for live
+    progress, or None for quiet.
 
     `environ` and `cache_dir` default to the process's environment and the user's config dir.
     """
@@ -515,6 +518,7 @@ async def fetch_history(
         finally:
             if shower is not None:
                 shower.cancel()
+    run.end("failed" if stats.failures else "complete", _counts(stats))
     return stats
 
 
@@ -553,13 +557,12 @@ def run_fetch_command(args: argparse.Namespace) -> int:
                 progress=None if args.quiet else sys.stderr,
             )
         )
-        run.end("failed" if stats.failures else "complete", counts_of(stats))
     print(summary(stats, run))
     print(f"archive: {archive.root}  (next: pelodump build --archive {archive.root})")
     return EXIT_PROBLEMS if stats.failures else EXIT_OK
 
 
-def counts_of(stats: CrawlStats) -> dict[str, Any]:
+def _counts(stats: CrawlStats) -> dict[str, Any]:
     return {
         "requests": stats.requests,
         "retries": stats.retries,

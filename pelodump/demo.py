@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from pelodump.archive import Archive, open_archive
-from pelodump.crawl import CrawlOptions, counts_of, fetch_history, summary
+from pelodump.crawl import CrawlOptions, fetch_history, summary
 from pelodump.errors import EXIT_OK, EXIT_PROBLEMS
 from pelodump.progress import CrawlStats
 from pelodump.sim.faults import Faults
@@ -48,7 +48,6 @@ async def fetch_demo_member(archive: Archive, workouts: int, cache_dir: Path) ->
                 prompt=False,
                 progress=sys.stderr,
             )
-            run.end("failed" if stats.failures else "complete", counts_of(stats))
             print(summary(stats, run))
     return stats
 

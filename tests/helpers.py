@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from pelodump.archive import Capture, RunWriter, open_archive
-from pelodump.crawl import CrawlOptions, counts_of, fetch_history
+from pelodump.crawl import CrawlOptions, fetch_history
 from pelodump.progress import CrawlStats
 from pelodump.sim.server import Sim
 from pelodump.throttle import RetryPolicy
@@ -59,5 +59,4 @@ async def crawl_into(
             cache_dir=cache_dir or root.parent / "config",
             prompt=False,
         )
-        run.end("failed" if stats.failures else "complete", counts_of(stats))
     return stats
