@@ -36,7 +36,6 @@ from typing import Any
 
 import orjson
 import polars as pl
-import zstandard
 from polars.io.plugins import register_io_source
 
 from pelodump.archive import Archive, Capture, open_archive
@@ -44,6 +43,7 @@ from pelodump.errors import EXIT_OK, EXIT_PROBLEMS, PelodumpError
 from pelodump.transform import (
     SCHEMAS,
     GraphBatch,
+    ride_refs,
     ride_row,
     rides_frame,
     rows_frame,
@@ -165,7 +165,7 @@ def read_json(archive: Archive, capture: Capture | None, report: BuildReport) ->
         reason = f"blob {capture.blob} is missing from the archive"
     except orjson.JSONDecodeError as error:
         reason = f"not valid JSON ({error})"
-    except (OSError, ValueError, zstandard.ZstdError) as error:
+    except (OSError, ValueError) as error:  # CorruptBlob is a ValueError
         reason = f"blob {capture.blob} cannot be read ({error})"
     else:
         if isinstance(body, dict):
@@ -252,13 +252,11 @@ def iter_batches(
         graph = read_json(archive, graphs.get(workout_id), report) if needs_graph else None
         if detail is None and graph is None:
             continue  # every body of it is unreadable: already reported
-        ride = (detail or {}).get("ride")
-        if isinstance(ride, dict):
-            if isinstance(ride.get("id"), str):
-                ride_ids.add(ride["id"])
-            name = (ride.get("instructor") or {}).get("name")
-            if isinstance(ride.get("instructor_id"), str) and isinstance(name, str):
-                instructor_names[ride["instructor_id"]] = name
+        ride_id, instructor_id, instructor = ride_refs(detail)
+        if ride_id is not None:
+            ride_ids.add(ride_id)
+        if instructor_id is not None and instructor is not None:
+            instructor_names[instructor_id] = instructor
         if not needs_graph:
             continue
         row = workout_row(workout_id, detail, graph)
@@ -446,13 +444,13 @@ Discipline = str | Iterable[str] | None
 Since = str | date | datetime | None
 
 
-def _warn_skipped(report: BuildReport) -> None:
+def _warn_skipped(report: BuildReport, stacklevel: int) -> None:
     if report.skipped:
         listed = "; ".join(f"{s.kind} {s.key}: {s.reason}" for s in report.skipped[:5])
         more = f" (and {len(report.skipped) - 5} more)" if len(report.skipped) > 5 else ""
         warnings.warn(
             f"pelodump skipped {len(report.skipped)} unreadable captures: {listed}{more}",
-            stacklevel=3,
+            stacklevel=stacklevel + 1,
         )
 
 
@@ -461,7 +459,7 @@ def _read(table: str, archive: str | Path, discipline: Discipline, since: Since)
     report = BuildReport()
     batches = iter_batches(open_archive(archive), {table}, selection, report)
     frames = [frame for batch in batches if (frame := batch().get(table)) is not None]
-    _warn_skipped(report)
+    _warn_skipped(report, stacklevel=3)  # the user's call of read_<table>
     return pl.concat(frames) if frames else SCHEMAS[table].to_frame()
 
 
@@ -491,7 +489,7 @@ def _scan(table: str, archive: str | Path, discipline: Discipline, since: Since)
             yield frame
             if n_rows is not None and produced >= n_rows:
                 return
-        _warn_skipped(report)
+        _warn_skipped(report, stacklevel=1)  # inside polars' collect: no user frame to point at
 
     return register_io_source(batches, schema=SCHEMAS[table])
 

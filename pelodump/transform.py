@@ -280,9 +280,13 @@ def _metric_figure(
     metric = metrics.get(slug, {})
     value = convert(metric.get(key), metric.get("display_unit"), target)
     if value is None and key == "average_value":
-        summary = averages.get(f"avg_{slug}", {})
-        value = convert(summary.get("value"), summary.get("display_unit"), target)
+        value = _summary(averages, f"avg_{slug}", target)
     return value
+
+
+def _frame(rows: list[dict[str, Any]], schema: pl.Schema) -> pl.DataFrame:
+    """Rows as a frame of exactly this schema, empty ones included."""
+    return pl.from_dicts(rows, schema=schema) if rows else schema.to_frame()
 
 
 def _summary(summaries: dict[str, dict[str, Any]], slug: str, target: str | None) -> float | None:
@@ -294,17 +298,27 @@ def _hr_zone_seconds(
     graph: dict[str, Any], detail: dict[str, Any], heart_rate: dict[str, Any]
 ) -> list[float | None]:
     """Seconds in heart-rate zones 1..5, from the first source that has them."""
+
+    def from_durations(durations: dict[str, Any]) -> list[float | None]:
+        return [_number(durations.get(f"heart_rate_z{i}_duration")) for i in range(1, 6)]
+
     for durations in (
         _dict(_dict(graph.get("effort_zones")).get("heart_rate_zone_durations")),
         _dict(_dict(detail.get("effort_zones")).get("heart_rate_zone_durations")),
     ):
         if durations:
-            return [_number(durations.get(f"heart_rate_z{i}_duration")) for i in range(1, 6)]
+            return from_durations(durations)
     zones = _by_slug(heart_rate.get("zones"))
     if zones:
         return [_number(zones.get(f"zone{i}", {}).get("duration")) for i in range(1, 6)]
-    durations = _dict(detail.get("total_heart_rate_zone_durations"))
-    return [_number(durations.get(f"heart_rate_z{i}_duration")) for i in range(1, 6)]
+    return from_durations(_dict(detail.get("total_heart_rate_zone_durations")))
+
+
+def ride_refs(detail: object) -> tuple[str | None, str | None, str | None]:
+    """A workout detail's ride id, instructor id and instructor name, whatever shape it has."""
+    ride = _dict(_dict(detail).get("ride"))
+    instructor = _str(_dict(ride.get("instructor")).get("name"))
+    return _str(ride.get("id")), _str(ride.get("instructor_id")), instructor
 
 
 def workout_row(
@@ -403,7 +417,7 @@ def _int(value: object) -> int | None:
 
 def rows_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     """Workouts rows as a frame: a few hundred bytes a row instead of a few kilobytes."""
-    return pl.from_dicts(rows, schema=WORKOUTS_SCHEMA) if rows else WORKOUTS_SCHEMA.to_frame()
+    return _frame(rows, WORKOUTS_SCHEMA)
 
 
 def workouts_frame(rows: list[pl.DataFrame], intervals: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -556,11 +570,7 @@ class GraphBatch:
             if "samples" in self.tables:
                 tables["samples"], unknown_units = self._samples(ids, rows, values)
         if "segments" in self.tables:
-            tables["segments"] = (
-                pl.from_dicts(self.segments, schema=SEGMENTS_SCHEMA)
-                if self.segments
-                else SEGMENTS_SCHEMA.to_frame()
-            )
+            tables["segments"] = _frame(self.segments, SEGMENTS_SCHEMA)
         if "locations" in self.tables:
             tables["locations"] = self._locations(ids)
         return tables, intervals, unknown_units
@@ -692,4 +702,4 @@ def _length(items: object) -> int | None:
 
 
 def rides_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
-    return pl.from_dicts(rows, schema=RIDES_SCHEMA) if rows else RIDES_SCHEMA.to_frame()
+    return _frame(rows, RIDES_SCHEMA)

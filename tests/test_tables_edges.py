@@ -396,3 +396,25 @@ def test_units() -> None:
     assert convert(133, None, None) == 133 and convert(3, "strokes", None) is None
     assert convert(None, "mi", "km") is None and convert(True, "mi", "km") is None
     assert factor("furlongs", "km") is None and factor(None, "km") is None
+
+
+def test_a_ride_whose_instructor_is_not_an_object_does_not_stop_the_build(tmp_path: Path) -> None:
+    root = tmp_path / "archive"
+    workout = sample_json("cycling_class_hr", "workout.json")
+    workout["ride"]["instructor"] = "Somebody"  # the wrong shape, as an API change might send
+    with open_archive(root, create=True).begin_run({"command": "test"}) as run:
+        save_capture(run, "workout", workout["id"], workout)
+        graph = sample_json("cycling_class_hr", "performance_graph.json")
+        save_capture(run, "performance_graph", workout["id"], graph)
+    report = build(root, tmp_path / "tables")
+    assert report.skipped == [] and report.rows["workouts"] == 1
+
+
+def test_a_notebook_warning_points_at_the_callers_line(tmp_path: Path) -> None:
+    root = tmp_path / "archive"
+    with open_archive(root, create=True).begin_run({"command": "test"}) as run:
+        save_capture(run, "workout", "a" * 32, detail("a" * 32))
+        save_capture(run, "performance_graph", "a" * 32, b"[]")  # JSON, but not a graph
+    with pytest.warns(UserWarning, match="skipped 1 unreadable") as caught:
+        pelodump.read_workouts(root)
+    assert caught[0].filename == __file__
