@@ -440,3 +440,17 @@ def test_a_simulator_bug_is_answered_and_logged_as_a_500() -> None:
             assert sim.api_log()[-1].status == 500 and sim.api_log()[-1].fault == "bug"
 
     asyncio.run(scenario())
+
+
+def test_added_workouts_keep_the_page_summary_newest_first_and_zone_totals_exact() -> None:
+    member = Member(seed=5, workouts=40)
+    member.workouts_page(0, 10)  # the month counts and zone totals are cached from here on
+    for _ in range(30):  # enough to reach a month the member had no workout in
+        member.add_workout()
+    page = member.workouts_page(0, 10)
+    months = list(page["summary"])
+    assert months == sorted(months, reverse=True)
+    assert sum(page["summary"].values()) == member.total
+    kept = list(page["total_heart_rate_zone_durations"].values())
+    member._zone_totals = None  # recount every workout from scratch
+    assert kept == member._all_zone_totals()

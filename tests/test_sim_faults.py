@@ -11,6 +11,7 @@ import aiohttp
 import orjson
 import pytest
 
+from pelodump.sim.auth0 import TokenStore
 from pelodump.sim.faults import Faults, FaultState
 from pelodump.sim.server import NOT_LOGGED_IN, Sim, run_sim
 
@@ -261,3 +262,13 @@ def test_the_log_and_the_window_counter() -> None:
         assert sim.counts["404"] == 7 and sim.counts["401"] == 1
 
     with_sim(test, monotonic=clock)
+
+
+def test_token_expiry_every_n_requests_still_fires_while_a_timed_expiry_waits() -> None:
+    state = FaultState(Faults(expire_tokens_every=2, expire_tokens_after_s=100), clock=lambda: 0.0)
+    assert [state.decide(api=True).expire_tokens for _ in range(4)] == [False, True, False, True]
+
+
+def test_an_endless_token_lifetime_is_refused() -> None:
+    with pytest.raises(ValueError, match="lifetime"):
+        TokenStore(access_lifetime_s=float("inf"))

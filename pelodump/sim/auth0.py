@@ -42,7 +42,6 @@ CONNECTION = "pelo-user-password"
 TENANT = "peloton-prod"
 CODE_LIFETIME_S = 600.0
 ISSUER = "https://auth.onepeloton.com/"
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 _AUTHORIZE_REQUIRED = (
     "client_id",
@@ -87,6 +86,8 @@ class TokenStore:
     def __init__(
         self, access_lifetime_s: float = 172_800.0, clock: Callable[[], float] = time.time
     ) -> None:
+        if not (access_lifetime_s > 0 and math.isfinite(access_lifetime_s)):
+            raise ValueError("the access-token lifetime must be a positive number of seconds")
         self.access_lifetime_s = access_lifetime_s
         self.clock = clock
         self._access: dict[str, _AccessGrant] = {}

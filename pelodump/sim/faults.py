@@ -106,7 +106,8 @@ class FaultState:
             expire = bool(f.expire_tokens_every and n % f.expire_tokens_every == 0)
             after = f.expire_tokens_after_s
             if after is not None and not self._expired_after_s:
-                self._expired_after_s = expire = self.clock() - self.started >= after
+                self._expired_after_s = self.clock() - self.started >= after
+                expire = expire or self._expired_after_s
             add = bool(f.new_workout_every and n % f.new_workout_every == 0)
         return Decision(delay, fault, self._take_token(), expire, add)
 

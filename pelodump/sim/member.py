@@ -234,8 +234,13 @@ class Member:
         kinds = list(KINDS.values())
         kind, flags = self._draw(r, kinds, [k.share for k in kinds], created)
         meta = self._append(kind, flags, created, r)
-        if self._months is not None:
-            self._months[self._month(meta.created_at)] += 1
+        month = self._month(meta.created_at)
+        if self._months is not None and month in self._months:
+            self._months[month] += 1
+        else:  # a new month goes first (newest first): count afresh when next asked
+            self._months = None
+        # Recounted when next asked, not updated: the workout that was in progress no longer is,
+        # and its zones change with that.
         self._zone_totals = None
         return meta.id
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import ipaddress
+import math
 import signal
 import sys
 
@@ -56,7 +57,7 @@ def _check(args: argparse.Namespace) -> tuple[int, int]:
         raise PelodumpError("sim: --rate-limit-html needs --rate-limit")
     if not 0 <= args.workouts <= 1_000_000:
         raise PelodumpError("sim: --workouts must be between 0 and 1000000")
-    if not args.token_lifetime > 0:
+    if not (args.token_lifetime > 0 and math.isfinite(args.token_lifetime)):
         raise PelodumpError("sim: --token-lifetime must be a positive number of seconds")
     for flag, value in (
         ("--expire-tokens-after", args.expire_tokens_after),

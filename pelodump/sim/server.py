@@ -85,7 +85,6 @@ class Sim:
     log: list[RequestRecord] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)  # by status ("200") and fault name
     _served: dict[tuple[str, str], set[str]] = field(default_factory=dict)
-    _state: FaultState | None = None
 
     @property
     def user(self) -> SimUser:
@@ -410,8 +409,7 @@ async def run_sim(
         tokens=TokenStore(access_lifetime_s=access_lifetime_s, clock=clock),
         faults=faults,
     )
-    sim._state = FaultState(faults, clock=monotonic)
-    api_app, auth_app = build_apps(sim, sim._state)
+    api_app, auth_app = build_apps(sim, FaultState(faults, clock=monotonic))
     runners = [web.AppRunner(api_app, access_log=None), web.AppRunner(auth_app, access_log=None)]
     try:
         urls = []
@@ -465,7 +463,8 @@ def sim_in_thread(**kwargs: object) -> Iterator[Sim]:
     finally:
         loop.call_soon_threadsafe(stop.set)
         thread.join(timeout=30)
-        loop.close()
+        if not thread.is_alive():  # closing a loop that still runs would hide the real error
+            loop.close()
 
 
 _CLOUDFLARE_ERROR = """<!DOCTYPE html>
