@@ -13,16 +13,21 @@ from pelodump.archive import open_archive
 from pelodump.verify import verify_archive
 
 
-def test_demo_fetches_builds_and_tells_the_user_where_everything_is(tmp_path: Path) -> None:
+def run_demo(directory: Path) -> subprocess.CompletedProcess[str]:
+    # A user's own token in the environment must not matter: the demo logs in as its member.
     env = {**os.environ, "PELOTON_TOKEN": "a-real-users-token-must-not-be-used"}
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "pelodump", "demo", "--workouts", "40"],
-        cwd=tmp_path,
+        cwd=directory,
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_demo_fetches_builds_and_tells_the_user_where_everything_is(tmp_path: Path) -> None:
+    result = run_demo(tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert "workouts per discipline:" in result.stdout
@@ -35,13 +40,6 @@ def test_demo_fetches_builds_and_tells_the_user_where_everything_is(tmp_path: Pa
     assert verify_archive(archive, read_data=True).clean
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo-archive", "demo-tables"]
 
-    again = subprocess.run(
-        [sys.executable, "-m", "pelodump", "demo", "--workouts", "40"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    again = run_demo(tmp_path)
     assert again.returncode == 0, again.stderr
     assert "(39 workouts already archived)" in again.stdout  # only the one in progress again
