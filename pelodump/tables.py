@@ -47,13 +47,14 @@ from pelodump.transform import (
     ride_row,
     rides_frame,
     rows_frame,
+    utc_time,
     workout_row,
     workouts_frame,
 )
 
+FORMATS = ("parquet", "csv", "ndjson")  # each written by polars' sink_<format>
 TABLES = ("workouts", "samples", "metrics_long", "segments", "locations", "rides")
 _GRAPH_TABLES = {"workouts", "samples", "metrics_long", "segments", "locations"}
-_EXTENSIONS = {"parquet": "parquet", "csv": "csv", "ndjson": "ndjson"}
 
 # Values a batch holds before it becomes frames: about 20 per-second workouts. Measured on
 # bench/build.py (3,000 workouts): 250,000 costs ~25 MB more at the peak for ~6% less time,
@@ -106,10 +107,8 @@ class Selection:
             if not isinstance(discipline, str) or discipline.lower() not in self.disciplines:
                 return False
         if self.since is not None:
-            start = detail.get("start_time")
-            if not isinstance(start, int | float) or isinstance(start, bool):
-                return False
-            return start >= self.since.timestamp()
+            start = utc_time(detail.get("start_time"))  # as the start_time column reads it
+            return start is not None and start >= self.since
         return True
 
 
@@ -175,39 +174,26 @@ def read_json(archive: Archive, capture: Capture | None, report: BuildReport) ->
     return None
 
 
-def _slim_list_item(item: dict[str, Any]) -> dict[str, Any]:
-    """A workouts-page item without the bulky ride text, kept to stand in for a missing detail."""
-    ride = item.get("ride") if isinstance(item.get("ride"), dict) else {}
-    instructor = ride.get("instructor") if isinstance(ride.get("instructor"), dict) else {}
-    slim = {k: v for k, v in item.items() if not isinstance(v, dict | list)}
-    slim["effort_zones"] = item.get("effort_zones")
-    slim["ride"] = {
-        "id": ride.get("id"),
-        "title": ride.get("title"),
-        "duration": ride.get("duration"),
-        "instructor_id": ride.get("instructor_id"),
-        "instructor": {"name": instructor.get("name")},
-    }
-    return slim
+def _page_items(page: dict[str, Any] | None) -> Iterator[dict[str, Any]]:
+    """The workouts of a workouts page that have an id."""
+    data = (page or {}).get("data")
+    for item in data if isinstance(data, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            yield item
 
 
-def _list_items(
-    archive: Archive, report: BuildReport, details: dict[str, Capture]
-) -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
+def _listed(archive: Archive, report: BuildReport) -> tuple[dict[str, float], dict[str, Capture]]:
     """From the workouts pages (they overlap when a crawl ran long): every listed workout's
-    `created_at`, and the list item of each workout without a detail capture, to stand in."""
+    `created_at`, and the page that lists it (its item stands in for a detail that is missing
+    or unreadable)."""
     created: dict[str, float] = {}
-    items: dict[str, dict[str, Any]] = {}
+    listed_on: dict[str, Capture] = {}
     for capture in archive.latest_of_kind("workouts_page").values():
-        page = read_json(archive, capture, report) or {}
-        data = page.get("data")
-        for item in data if isinstance(data, list) else []:
-            if isinstance(item, dict) and isinstance(item.get("id"), str):
-                when = item.get("created_at")
-                created[item["id"]] = when if isinstance(when, int | float) else float("inf")
-                if item["id"] not in details:
-                    items[item["id"]] = _slim_list_item(item)
-    return created, items
+        for item in _page_items(read_json(archive, capture, report)):
+            when = item.get("created_at")
+            created[item["id"]] = when if isinstance(when, int | float) else float("inf")
+            listed_on[item["id"]] = capture
+    return created, listed_on
 
 
 TableBatch = Callable[[], dict[str, pl.DataFrame]]
@@ -225,7 +211,7 @@ def iter_batches(
     """
     details = archive.latest_of_kind("workout")
     graphs = archive.latest_of_kind("performance_graph")
-    created, items = _list_items(archive, report, details)
+    created, listed_on = _listed(archive, report)
     needs_graph = bool(tables & _GRAPH_TABLES)
     rows: list[dict[str, Any]] = []
     row_frames: list[pl.DataFrame] = []
@@ -233,20 +219,32 @@ def iter_batches(
     ride_ids: set[str] = set()
     instructor_names: dict[str, str] = {}
     batch = GraphBatch(tables)
+    page: tuple[Capture | None, dict[str, dict[str, Any]]] = (None, {})
+
+    def list_item(workout_id: str) -> dict[str, Any] | None:
+        """The workout as its page lists it (pages were already read once: they are read
+        again only here, for a workout whose detail is missing or unreadable)."""
+        nonlocal page
+        capture = listed_on.get(workout_id)
+        if capture is not None and page[0] is not capture:
+            items = _page_items(read_json(archive, capture, BuildReport()))  # reported before
+            page = (capture, {item["id"]: item for item in items})
+        return page[1].get(workout_id) if capture is not None else None
 
     def frames_of(batch: GraphBatch) -> TableBatch:
         def frames() -> dict[str, pl.DataFrame]:
             tables_, batch_intervals, unknown = batch.frames()
-            intervals.append(batch_intervals)
+            if batch_intervals is not None:
+                intervals.append(batch_intervals)
             report.unknown_units |= unknown
             return tables_
 
         return frames
 
-    # Oldest first by the list's created_at where known, so part files come out in order.
+    # Oldest first by the list's created_at where known, so the tables come out in order.
     everyone = set(created) | set(details) | set(graphs)
     for workout_id in sorted(everyone, key=lambda i: (created.get(i, float("inf")), i)):
-        detail = read_json(archive, details.get(workout_id), report) or items.get(workout_id)
+        detail = read_json(archive, details.get(workout_id), report) or list_item(workout_id)
         if not selection.keeps(detail):
             continue
         graph = read_json(archive, graphs.get(workout_id), report) if needs_graph else None
@@ -259,12 +257,10 @@ def iter_batches(
             instructor_names[instructor_id] = instructor
         if not needs_graph:
             continue
-        row = workout_row(workout_id, detail, graph)
-        if graph is not None:
-            batch.add(workout_id, graph, row)
-            report.mismatched_workouts += bool(row["metric_length_mismatches"])
+        computed = batch.add(workout_id, graph) if graph is not None else {}
+        report.mismatched_workouts += bool(computed.get("metric_length_mismatches"))
         if "workouts" in tables:
-            rows.append(row)
+            rows.append(workout_row(workout_id, detail, graph) | computed)
             if len(rows) >= 500:  # as a frame: hundreds of bytes a row, not kilobytes
                 row_frames.append(rows_frame(rows))
                 rows = []
@@ -312,9 +308,7 @@ class _TableSink:
 
         lazy = register_io_source(batches, schema=SCHEMAS[name])
         try:
-            {"parquet": lazy.sink_parquet, "csv": lazy.sink_csv, "ndjson": lazy.sink_ndjson}[fmt](
-                path
-            )
+            getattr(lazy, f"sink_{fmt}")(path)
         except BaseException as error:  # handed to the builder's thread by _put and close
             self._error = error
 
@@ -348,7 +342,9 @@ def build_tables(
     """Write every table to out_dir, one file each; the report says what was built and skipped."""
     started = time.perf_counter()
     report = BuildReport()
-    paths = {name: out_dir / f"{name}.{_EXTENSIONS[fmt]}" for name in TABLES}
+    if fmt not in FORMATS:
+        raise PelodumpError(f"no such table format: {fmt!r} (one of {', '.join(FORMATS)})")
+    paths = {name: out_dir / f"{name}.{fmt}" for name in TABLES}
     temps = {name: out_dir / f".{path.name}.tmp" for name, path in paths.items()}
     sinks: dict[str, _TableSink] = {}
     # The parsed bodies make millions of short-lived containers and no reference cycles: the

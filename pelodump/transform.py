@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from itertools import accumulate, pairwise
 from operator import itemgetter
 from typing import Any
 
@@ -220,7 +221,7 @@ def _bool(value: object) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-def _utc(value: object) -> datetime | None:
+def utc_time(value: object) -> datetime | None:
     """Peloton's times are Unix seconds; an ISO string is accepted too."""
     seconds = _number(value)
     if seconds is not None:
@@ -327,7 +328,8 @@ def workout_row(
     """One workouts row from the workout's detail (or list item) and its performance graph.
 
     Either may be None: the row then holds what the other one knows. The columns computed from
-    the samples (`samples_count`, `sample_interval_s`, ...) are filled by GraphBatch.
+    the samples are null here: GraphBatch.add returns `samples_count` and the like, and
+    GraphBatch.frames the `sample_interval_s`.
     """
     detail, graph = detail or {}, graph or {}
     ride = _dict(detail.get("ride"))
@@ -338,7 +340,7 @@ def workout_row(
     averages = _by_slug(graph.get("average_summaries"))
     summaries = _by_slug(graph.get("summaries"))
     effort = _dict(graph.get("effort_zones")) or _dict(detail.get("effort_zones"))
-    start, end = _utc(detail.get("start_time")), _utc(detail.get("end_time"))
+    start, end = utc_time(detail.get("start_time")), utc_time(detail.get("end_time"))
     duration = _number(graph.get("duration"))
     if duration is None and start and end:
         duration = (end - start).total_seconds()
@@ -484,8 +486,8 @@ class GraphBatch:
         """Roughly how many values the batch holds: flush when it passes a limit."""
         return len(self.offsets) + len(self.values) + len(self.coordinates)
 
-    def add(self, workout_id: str, graph: dict[str, Any], row: dict[str, Any]) -> None:
-        """Take in one workout's graph; fills the computed columns of its workouts row."""
+    def add(self, workout_id: str, graph: dict[str, Any]) -> dict[str, int]:
+        """Take in one workout's graph; returns the workouts row's columns computed from it."""
         seconds = _list(graph.get("seconds_since_pedaling_start"))
         index = len(self.workout_ids)
         mismatches = 0
@@ -522,61 +524,79 @@ class GraphBatch:
             self.coordinates.extend(coordinates)
         if "segments" in self.tables:
             self.segments.extend(segment_rows(workout_id, graph))
-        row["samples_count"] = len(seconds)
-        row["metric_length_mismatches"] = mismatches
-        row["location_points"] = len(coordinates)
+        return {
+            "samples_count": len(seconds),
+            "metric_length_mismatches": mismatches,
+            "location_points": len(coordinates),
+        }
 
-    def frames(self) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, set[tuple[str, str | None]]]:
-        """The batch's tables, its sample
-        intervals (workout_id, sample_interval_s), and the (slug, unit) pairs whose unit could
-        not be converted.
+    def frames(
+        self,
+    ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame | None, set[tuple[str, str | None]]]:
+        """The batch's tables, its sample intervals (workout_id, sample_interval_s) when the
+        workouts table is wanted, and the (slug, unit) pairs whose unit could not be converted.
 
         Everything is a handful of whole-column polars operations on the batch: no Python
         loop over values, nor over rows.
         """
         ids = pl.Series("workout_id", self.workout_ids, dtype=WORKOUT_ID)
-        lengths = pl.Series(self.time_lengths, dtype=pl.Int64)
         offsets = pl.Series("offset_s", self.offsets, dtype=pl.Int64, strict=False)
-        value = pl.Series("value", self.values, dtype=pl.Float64, strict=False)
+        values = pl.Series("value", self.values, dtype=pl.Float64, strict=False)
         # The next batch is being parsed meanwhile: let it reuse this one's Python numbers
         # (a batch's worth) now rather than after the polars work below.
         self.offsets, self.values = [], []
-        # One row per sample: its workout ("run"), its place there ("pos"), its offset.
-        rows = _expand(lengths).with_columns(offsets)
-        intervals = (
-            rows.group_by("run")
-            .agg(sample_interval_s=pl.col("offset_s").diff().median())
-            .select(pl.lit(ids).gather("run"), "sample_interval_s")
-        )
+        # The time arrays laid end to end: each sample's workout (in the batch).
+        first_sample = [0, *accumulate(self.time_lengths)]
+        sample_workout = _run_of_each(first_sample[1:])
         tables: dict[str, pl.DataFrame] = {}
         unknown_units: set[tuple[str, str | None]] = set()
         if self.keep_values:
-            # One row per value kept: its run, the sample row it belongs to, the value.
-            run_workout = pl.Series(self.run_workout, dtype=pl.UInt32)
-            run_first_row = (lengths.cum_sum() - lengths).gather(run_workout)
-            values = _expand(pl.Series(self.run_length, dtype=pl.Int64)).select(
-                "run",
-                (pl.lit(run_first_row).gather("run") + pl.col("pos")).alias("row"),
-                value,
+            # The kept values arrays ("runs") laid end to end: each value's run, and its sample
+            # (its run's workout's first sample + its place in the run).
+            first_value = [0, *accumulate(self.run_length)]
+            value_run = _run_of_each(first_value[1:])
+            shift = [first_sample[w] - first_value[r] for r, w in enumerate(self.run_workout)]
+            value_sample = pl.int_range(0, values.len(), eager=True) + pl.Series(shift).gather(
+                value_run
             )
             if "metrics_long" in self.tables:
-                tables["metrics_long"] = values.select(
-                    pl.lit(ids.gather(run_workout)).gather("run"),
-                    pl.lit(rows["offset_s"]).gather("row"),
-                    pl.lit(pl.Series("slug", self.run_slug, dtype=pl.Categorical)).gather("run"),
-                    "value",
-                    pl.lit(pl.Series("unit", self.run_unit, dtype=pl.Categorical)).gather("run"),
+                tables["metrics_long"] = pl.DataFrame(
+                    [
+                        ids.gather(self.run_workout).gather(value_run),
+                        offsets.gather(value_sample),
+                        pl.Series("slug", self.run_slug, pl.Categorical).gather(value_run),
+                        values,
+                        pl.Series("unit", self.run_unit, pl.Categorical).gather(value_run),
+                    ]
                 )
             if "samples" in self.tables:
-                tables["samples"], unknown_units = self._samples(ids, rows, values)
+                tables["samples"], unknown_units = self._samples(
+                    ids.gather(sample_workout), offsets, values, value_run, value_sample
+                )
         if "segments" in self.tables:
             tables["segments"] = _frame(self.segments, SEGMENTS_SCHEMA)
         if "locations" in self.tables:
             tables["locations"] = self._locations(ids)
+        if "workouts" not in self.tables:
+            return tables, None, unknown_units
+        # The median spacing of each workout's offsets (a workout's first has none).
+        spacing = offsets.diff()
+        spacing[[start for start, end in pairwise(first_sample) if end > start]] = None
+        intervals = (
+            pl.DataFrame({"workout": sample_workout, "sample_interval_s": spacing})
+            .group_by("workout")
+            .agg(pl.col("sample_interval_s").median())
+        )
+        intervals = pl.DataFrame([ids.gather(intervals["workout"]), intervals["sample_interval_s"]])
         return tables, intervals, unknown_units
 
     def _samples(
-        self, ids: pl.Series, rows: pl.DataFrame, values: pl.DataFrame
+        self,
+        workout_ids: pl.Series,
+        offsets: pl.Series,
+        values: pl.Series,
+        value_run: pl.Series,
+        value_sample: pl.Series,
     ) -> tuple[pl.DataFrame, set[tuple[str, str | None]]]:
         """Samples: each known slug's values, converted, placed in their sample rows.
 
@@ -592,16 +612,13 @@ class GraphBatch:
                 column = None
             columns.append(column)
             multipliers.append(multiplier)
-        n = rows.height
-        placed = values.select(
-            (pl.lit(pl.Series(columns, dtype=pl.Int64)).gather("run") * n + pl.col("row")).alias(
-                "at"
-            ),
-            pl.col("value") * pl.lit(pl.Series(multipliers, dtype=pl.Float64)).gather("run"),
-        ).drop_nulls("at")
+        n = offsets.len()
+        at = pl.Series(columns, dtype=pl.Int64).gather(value_run) * n + value_sample
+        scaled = values * pl.Series(multipliers, dtype=pl.Float64).gather(value_run)
+        placed = at.is_not_null()  # the values of a column the samples table has
         grid = pl.repeat(None, n * len(SAMPLE_METRICS), dtype=pl.Float64, eager=True)
-        grid.scatter(placed["at"], placed["value"])
-        samples = [ids.gather(rows["run"]), rows["offset_s"]]
+        grid.scatter(at.filter(placed), scaled.filter(placed))
+        samples = [workout_ids, offsets]
         for i, (column, _) in enumerate(SAMPLE_METRICS.values()):
             series = grid.slice(i * n, n).alias(column)
             if column == "heart_rate_bpm":  # 0 bpm is how Peloton marks "no reading"
@@ -622,33 +639,31 @@ class GraphBatch:
         workout, segment_id, is_gap, count = (
             zip(*self.location_runs, strict=True) if points else ((),) * 4
         )
+        point_run = _run_of_each(list(accumulate(count)))
         units = field("distance_display_unit", pl.String())
         km = {u: factor(u, "km") for u in units.unique().to_list()}
-        run = pl.col("run")
-        return _expand(pl.Series(count, dtype=pl.Int64)).select(
-            pl.lit(ids).gather(pl.lit(pl.Series(workout, dtype=pl.UInt32)).gather(run)),
-            field("seconds_offset_from_start", pl.Int64()).alias("offset_s"),
-            field("latitude", pl.Float64()),
-            field("longitude", pl.Float64()),
-            field("accuracy", pl.Float64()).alias("accuracy_m"),
-            (field("distance", pl.Float64()) * units.replace_strict(km, default=None)).alias(
-                "distance_km"
-            ),
-            pl.lit(pl.Series("is_gap", is_gap, dtype=pl.Boolean)).gather(run),
-            pl.lit(pl.Series("segment_id", segment_id, dtype=pl.String)).gather(run),
+        return pl.DataFrame(
+            [
+                ids.gather(list(workout)).gather(point_run),
+                field("seconds_offset_from_start", pl.Int64()).alias("offset_s"),
+                field("latitude", pl.Float64()),
+                field("longitude", pl.Float64()),
+                field("accuracy", pl.Float64()).alias("accuracy_m"),
+                (field("distance", pl.Float64()) * units.replace_strict(km, default=None)).alias(
+                    "distance_km"
+                ),
+                pl.Series("is_gap", is_gap, dtype=pl.Boolean).gather(point_run),
+                pl.Series("segment_id", segment_id, dtype=pl.String).gather(point_run),
+            ]
         )
 
 
-def _expand(lengths: pl.Series) -> pl.DataFrame:
-    """For runs of the given lengths laid end to end, one row per element: "run", the index of
-    its run, and "pos", its place in the run."""
-    runs = pl.DataFrame(
-        {"run": pl.int_range(0, len(lengths), dtype=pl.UInt32, eager=True), "n": lengths}
-    ).filter(pl.col("n") > 0)  # an empty run would explode into a null element
-    return runs.select(
-        pl.col("run").repeat_by("n").explode(),
-        pl.int_ranges(0, "n", dtype=pl.Int64).explode().alias("pos"),
-    )
+def _run_of_each(ends: list[int]) -> pl.Series:
+    """For runs laid end to end (`ends`: where each one stops), the index of the run of each
+    element. Empty runs have no element, as they should."""
+    stops = pl.Series(ends, dtype=pl.Int64)
+    total = ends[-1] if ends else 0
+    return stops.search_sorted(pl.int_range(0, total, eager=True), side="right")
 
 
 # --- the rides row ------------------------------------------------------------------------------
@@ -682,7 +697,7 @@ def ride_row(
         "difficulty_estimate": _number(ride.get("difficulty_estimate")),
         "difficulty_rating_avg": _number(ride.get("difficulty_rating_avg")),
         "overall_rating_avg": _number(ride.get("overall_rating_avg")),
-        "original_air_time": _utc(ride.get("original_air_time")),
+        "original_air_time": utc_time(ride.get("original_air_time")),
         "is_fixed_distance": _bool(ride.get("is_fixed_distance")),
         "distance_km": convert(
             ride.get("distance"),

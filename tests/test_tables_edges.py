@@ -18,8 +18,8 @@ from helpers import SAMPLES, save_capture
 import pelodump
 from pelodump import tables
 from pelodump.archive import open_archive
-from pelodump.cli import main
-from pelodump.errors import ArchiveError
+from pelodump.cli import build_parser, main
+from pelodump.errors import ArchiveError, PelodumpError
 from pelodump.units import convert, factor
 
 MI = 1.609344
@@ -312,6 +312,18 @@ def test_usage_errors_are_one_line_and_exit_2(tmp_path, capsys) -> None:
     assert err.count("\n") == 1 and "--since: 'last week' is not a date" in err
     with pytest.raises(ArchiveError):
         pelodump.scan_samples(tmp_path / "none")
+    with pytest.raises(PelodumpError, match="no such table format: 'xlsx'"):
+        tables.build_tables(open_archive(tmp_path / "archive"), tmp_path / "out", "xlsx")
+
+
+def test_the_command_line_offers_every_table_format_and_only_those() -> None:
+    (build_command,) = (
+        action.choices["build"]
+        for action in build_parser()._actions
+        if isinstance(action.choices, dict) and "build" in action.choices
+    )
+    (fmt,) = (a for a in build_command._actions if a.dest == "format")
+    assert tuple(fmt.choices) == tables.FORMATS
 
 
 def test_rides_from_class_details(tmp_path: Path) -> None:
@@ -418,3 +430,50 @@ def test_a_notebook_warning_points_at_the_callers_line(tmp_path: Path) -> None:
     with pytest.warns(UserWarning, match="skipped 1 unreadable") as caught:
         pelodump.read_workouts(root)
     assert caught[0].filename == __file__
+
+
+def test_an_unreadable_detail_is_stood_in_for_by_its_list_item(tmp_path: Path, capsys) -> None:
+    """A damaged detail blob is reported, and the workouts row still holds what the workouts
+    page says of the workout, as it does when the detail was never fetched."""
+    root = tmp_path / "archive"
+    listed = [
+        detail(w, start=START + i) | {"created_at": START + i}
+        for i, w in enumerate(("damaged", "never_fetched", "fine"))
+    ]
+    with open_archive(root, create=True).begin_run({"command": "test"}) as run:
+        save_capture(run, "workouts_page", "0", {"data": listed, "page": 0})
+        damaged = save_capture(run, "workout", "damaged", detail("damaged", "running"))
+        save_capture(run, "workout", "fine", detail("fine", "rowing", START + 2))
+    blob = open_archive(root).blob_path(damaged.blob)
+    blob.write_bytes(zstandard.ZstdCompressor().compress(b'{"id": "damaged"}'))
+    out = tmp_path / "tables"
+    assert main(["build", "--archive", str(root), "--out", str(out)]) == 1
+    assert "workout damaged: blob sha256:" in capsys.readouterr().err
+    workouts = pl.read_parquet(out / "workouts.parquet")
+    assert workouts["workout_id"].to_list() == ["damaged", "never_fetched", "fine"]
+    # The page's own fields, not the damaged blob's: cycling and the listed title.
+    assert workouts["fitness_discipline"].to_list() == ["cycling", "cycling", "rowing"]
+    assert workouts["title"].to_list() == ["class damaged", "class never_fetched", "class fine"]
+    assert workouts["start_time"].null_count() == 0
+
+
+def test_since_reads_start_times_as_the_table_does(tmp_path: Path) -> None:
+    """A start time sent as an ISO string is a start time for --since too."""
+    root = tmp_path / "archive"
+    with open_archive(root, create=True).begin_run({"command": "test"}) as run:
+        save_capture(run, "workout", "iso", detail("iso") | {"start_time": "2024-03-01T10:00:00Z"})
+        save_capture(run, "workout", "old", detail("old"))
+    workouts = pelodump.read_workouts(root, since="2024-01-01")
+    assert workouts["workout_id"].to_list() == ["iso"]
+    assert str(workouts["start_time"][0]) == "2024-03-01 10:00:00+00:00"
+
+
+def test_samples_alone_build_without_workouts_rows(samples_archive: Path, monkeypatch) -> None:
+    """Reading samples never builds workouts rows (the notebook asked for samples only)."""
+
+    def no_rows(*_: object) -> None:
+        raise AssertionError("a workouts row was built")
+
+    monkeypatch.setattr(tables, "workout_row", no_rows)
+    samples = pelodump.read_samples(samples_archive)
+    assert samples.height > 0
