@@ -40,28 +40,38 @@ The floor: the issue defines it as decompressing and parsing every blob the buil
 skip (a damaged blob must never become rows); the second floor includes that check.
 
 How the build runs: the main thread reads and parses the blobs and gathers each batch of
-150,000 values into flat lists (the Python work, one core at most: the GIL); a worker thread
-turns the previous batch into frames; each table's file is written while the batches come, by
-a polars sink on a thread of its own (no part files). The cycle collector is paused meanwhile.
-Measured in one process with per-thread CPU (/proc/self/task): the main thread ~2.45 s of CPU,
-the worker and sink threads' Python ~1.45 s, polars' own threads (mostly parquet encoding)
-~2.2 s. Reading and parsing alone, with the workouts rows and batch lists but no frames or
-files, take ~2.3 s and 108 MiB; making the frames brings that to ~3.2 s and 133 MiB; writing
-the files to ~4.1 s and ~180 MiB. The main thread is the critical path, and shares the two
-cores with the polars threads, so wall time lands between CPU time / 2 and CPU time.
-Peak RSS: ~51 MiB after imports, the rest per batch (a few batches are in flight at once:
-parsed, being framed, being encoded) plus what polars' allocator keeps of freed buffers
-(~35 MiB of it: with `_RJEM_MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0` the peak
-was 145 MiB, at 1.3x the CPU time).
+{batch:,} values into flat lists (the Python work: one core at most, the GIL); a worker
+thread turns the previous batch into frames with eager polars column operations; each table's
+file is written while the batches come, by a polars sink on a thread of its own (no part
+files). The cycle collector is paused meanwhile, and `pelodump build` (and this benchmark's
+build child) asks polars' allocator for one arena per CPU and no per-thread caches.
+Where the time goes, measured in one process: the main thread's own work is ~1.8 s of CPU
+(~1.2 s of it the floor), the frames ~1.3 s (the list-to-column conversions ~0.3 s, the
+rest GIL-free), the parquet encoding ~1.9 s. A CPU timeline (/proc, every 100 ms) shows the
+process at ~1.5 cores throughout but the main thread, the critical path, at only ~0.5 of one:
+py-spy --idle puts a third of its samples on read_blob's open/read/decompress/hash, the calls
+that release the GIL, i.e. where it waits to take the GIL back from the worker and sinks.
+Peak RSS: ~51 MiB after imports, ~10 MiB the archive's index and the list of workouts, ~25 MiB
+Python objects of the batches being read, ~25 MiB the six polars sinks (measured alone with
+prepared frames), the rest the batches being framed and encoded and what the allocator keeps.
 The machine is shared with other sessions: runs vary by +-15%, hence the per-run ratios.
 
-Tried and not kept (each measured in alternating runs): reading blobs ahead on one or two
-threads (file, zstd and SHA-256 release the GIL) - no faster, +0.25 s CPU, as the two cores
-are already busy; parquet without statistics, zstd level 1, or lz4 (0.1-0.35 s less CPU, but
-lz4 doubles the files, and the other gains were within the noise); smaller row groups or
-streaming chunks (no less memory); writing the small tables at the end instead of streaming
-them (no less memory); a cached unit factor and a search_sorted run expansion (no faster);
-a 1 ms GIL switch interval (~2% faster: too little for changing a global setting).
+Tried and not kept (each measured in alternating runs): reading blobs ahead on a thread (file,
+zstd and SHA-256 release the GIL) - 0.3 s slower, the reader competes for the GIL too; each
+batch as one lazy query collected with pl.collect_all (one GIL release instead of ~30) - the
+query building moved to the main thread and the literal columns made the queries slower: 4.0 s;
+each workout's arrays made polars columns as it is read (no Python numbers held per batch) -
+0.2-0.3 s slower for 5 MiB less; jemalloc decay settings (dirty_decay_ms:0 cut ~35 MiB more at
+1.3x the CPU time); POLARS_MAX_THREADS=1, other GIL switch intervals (0.2-20 ms), a lower
+priority for every thread but the main one (no change: the main thread waits on the GIL, not
+for a core); parquet without statistics, zstd level 1, or lz4 (0.1-0.35 s less CPU, but lz4
+doubles the files, and the other gains were within the noise); smaller row groups or batches
+(100,000 values: 6 MiB less for 0.25 s more).
+Next step, measured as a prototype only: cut the `values` and `seconds_since_pedaling_start`
+arrays out of each graph's bytes (bytes.find: they hold only numbers) and let polars parse
+them, GIL-free, while orjson parses the rest; on 300 graphs the main thread's parsing went
+from 179 ms to 99 ms (split 29 ms + orjson 70 ms), polars parsing the arrays in 96 ms on
+another core. It needs a fallback to orjson for any graph the split cannot vouch for.
 """
 KINDS = ("workouts_page", "workout", "performance_graph", "ride_details")
 
@@ -258,6 +268,8 @@ def main() -> None:
     ]
     print("\n".join(figures))
     if args.write_results:
+        from pelodump.tables import BATCH_VALUES  # here: the children import polars themselves
+
         command = "python bench/build.py" + (
             f" --workouts {args.workouts}" if args.workouts != 3000 else ""
         )
@@ -267,7 +279,7 @@ def main() -> None:
             f"Command: `{command}` (median of {args.repeat} runs, each in a fresh process; "
             "the archive is a simulated member's history from pelodump.sim.member).\n\n"
             + "".join(f"- {line}\n" for line in figures)
-            + NOTES
+            + NOTES.format(batch=BATCH_VALUES)
         )
 
 
