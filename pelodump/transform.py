@@ -26,7 +26,7 @@ What some columns mean (the schemas below list them all):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from itertools import accumulate, pairwise
 from operator import itemgetter
@@ -545,16 +545,17 @@ class GraphBatch:
         # The next batch is being parsed meanwhile: let it reuse this one's Python numbers
         # (a batch's worth) now rather than after the polars work below.
         self.offsets, self.values = [], []
-        # The time arrays laid end to end: each sample's workout (in the batch).
+        # The time arrays laid end to end: each sample's workout (in the batch), and where
+        # each workout's samples start.
+        sample_workout = _run_of_each(self.time_lengths)
         first_sample = [0, *accumulate(self.time_lengths)]
-        sample_workout = _run_of_each(first_sample[1:])
         tables: dict[str, pl.DataFrame] = {}
         unknown_units: set[tuple[str, str | None]] = set()
         if self.keep_values:
             # The kept values arrays ("runs") laid end to end: each value's run, and its sample
             # (its run's workout's first sample + its place in the run).
             first_value = [0, *accumulate(self.run_length)]
-            value_run = _run_of_each(first_value[1:])
+            value_run = _run_of_each(self.run_length)
             shift = [first_sample[w] - first_value[r] for r, w in enumerate(self.run_workout)]
             value_sample = pl.int_range(0, values.len(), eager=True) + pl.Series(shift).gather(
                 value_run
@@ -639,7 +640,7 @@ class GraphBatch:
         workout, segment_id, is_gap, count = (
             zip(*self.location_runs, strict=True) if points else ((),) * 4
         )
-        point_run = _run_of_each(list(accumulate(count)))
+        point_run = _run_of_each(count)
         units = field("distance_display_unit", pl.String())
         km = {u: factor(u, "km") for u in units.unique().to_list()}
         return pl.DataFrame(
@@ -658,12 +659,12 @@ class GraphBatch:
         )
 
 
-def _run_of_each(ends: list[int]) -> pl.Series:
-    """For runs laid end to end (`ends`: where each one stops), the index of the run of each
-    element. Empty runs have no element, as they should."""
-    stops = pl.Series(ends, dtype=pl.Int64)
-    total = ends[-1] if ends else 0
-    return stops.search_sorted(pl.int_range(0, total, eager=True), side="right")
+def _run_of_each(lengths: Iterable[int]) -> pl.Series:
+    """For runs of these lengths laid end to end, the index of the run of each element (an
+    empty run has none)."""
+    ends = pl.Series(list(accumulate(lengths)), dtype=pl.Int64)
+    total = ends[-1] if len(ends) else 0
+    return ends.search_sorted(pl.int_range(0, total, eager=True), side="right")
 
 
 # --- the rides row ------------------------------------------------------------------------------
