@@ -1,8 +1,8 @@
 """Parsed Peloton JSON in, table rows and polars frames out: no archive, no files.
 
 `workout_row` turns one workout (its detail and its performance graph) into the workouts row;
-`GraphBatch` gathers the time series of a batch of graphs end to end and does the reshaping in
-polars, for the whole batch at once (never a Python loop per value);
+`GraphBatch` gathers the time series of a batch of graphs as flat Python lists and hands them
+to polars in one go (one Series per column per batch, never a Python loop per value);
 `ride_row` turns a class's details into the rides row.
 
 Rules every function follows: metrics are found by slug, never by position; figures are Peloton's
@@ -454,19 +454,12 @@ def segment_rows(workout_id: str, graph: dict[str, Any]) -> list[dict[str, Any]]
 # --- the time series, batched -------------------------------------------------------------------
 
 
-# How many numbers (and GPS points) GraphBatch gathers as Python objects before it makes them
-# polars columns and lets the objects go: the conversion reads every object, fastest while they
-# are still in the CPU cache, i.e. soon after orjson made them (a workout is ~10,000 numbers).
-# Measured on bench/build.py against converting a whole batch at once: ~4% faster.
-CHUNK_VALUES = 32_768
-
-
 class GraphBatch:
     """The time series, plan and GPS of a batch of workouts, turned into frames at once.
 
-    `add` only extends flat lists (C-speed extends of the lists orjson built), and every
-    CHUNK_VALUES numbers makes them polars columns; `frames` does the unit conversion, the
-    keying on `seconds_since_pedaling_start` and the reshaping in polars, for the whole batch.
+    `add` only extends flat lists (C-speed slices and extends of the lists orjson built);
+    `frames` makes one polars Series per column for the whole batch and does the unit
+    conversion, the keying on `seconds_since_pedaling_start` and the reshaping in polars.
     Values arrays longer or shorter than the time array are cut to the shorter length (the
     extra values have no time to be keyed on) and counted in `metric_length_mismatches`.
     """
@@ -476,10 +469,7 @@ class GraphBatch:
         self.keep_values = bool(tables & {"samples", "metrics_long"})
         self.workout_ids: list[str] = []
         self.time_lengths: list[int] = []
-        # The time and values arrays laid end to end: Python numbers, made polars columns
-        # every CHUNK_VALUES values (while they are fresh in the cache) by _convert.
         self.offsets: list[Any] = []
-        self.offset_chunks: list[pl.Series] = []
         # One "run" per values array kept: which workout (of the batch), slug, unit, length.
         self.run_workout: list[int] = []
         self.run_slug: list[str | None] = []
@@ -487,17 +477,14 @@ class GraphBatch:
         self.run_length: list[int] = []
         self.run_primary: list[bool] = []
         self.values: list[Any] = []
-        self.value_chunks: list[pl.Series] = []
-        self.converted = 0
         self.segments: list[dict[str, Any]] = []
         self.location_runs: list[tuple[int, str | None, bool | None, int]] = []
-        self.coordinates: list[dict[str, Any]] = []  # GPS points, made frames by _convert too
-        self.point_chunks: list[pl.DataFrame] = []
+        self.coordinates: list[dict[str, Any]] = []
 
     @property
     def size(self) -> int:
         """Roughly how many values the batch holds: flush when it passes a limit."""
-        return self.converted + len(self.offsets) + len(self.values) + len(self.coordinates)
+        return len(self.offsets) + len(self.values) + len(self.coordinates)
 
     def add(self, workout_id: str, graph: dict[str, Any]) -> dict[str, int]:
         """Take in one workout's graph; returns the workouts row's columns computed from it."""
@@ -535,8 +522,6 @@ class GraphBatch:
         if "locations" in self.tables:
             self.location_runs.extend(location_runs)
             self.coordinates.extend(coordinates)
-        if len(self.offsets) + len(self.values) + len(self.coordinates) >= CHUNK_VALUES:
-            self._convert()
         if "segments" in self.tables:
             self.segments.extend(segment_rows(workout_id, graph))
         return {
@@ -544,17 +529,6 @@ class GraphBatch:
             "metric_length_mismatches": mismatches,
             "location_points": len(coordinates),
         }
-
-    def _convert(self) -> None:
-        """The numbers gathered since the last call, as polars columns; the Python numbers go."""
-        if self.offsets:
-            self.offset_chunks.append(_int_column(self.offsets))
-        if self.values:
-            self.value_chunks.append(_float_column(self.values))
-        if self.coordinates:
-            self.point_chunks.append(_points_frame(self.coordinates))
-        self.converted += len(self.offsets) + len(self.values) + len(self.coordinates)
-        self.offsets, self.values, self.coordinates = [], [], []
 
     def frames(
         self,
@@ -566,11 +540,11 @@ class GraphBatch:
         loop over values, nor over rows.
         """
         ids = pl.Series("workout_id", self.workout_ids, dtype=WORKOUT_ID)
-        self._convert()
-        offsets = pl.concat(self.offset_chunks) if self.offset_chunks else _int_column([])
-        values = pl.concat(self.value_chunks) if self.value_chunks else _float_column([])
-        offsets, values = offsets.alias("offset_s"), values.alias("value")
-        self.offset_chunks, self.value_chunks = [], []
+        offsets = pl.Series("offset_s", self.offsets, dtype=pl.Int64, strict=False)
+        values = pl.Series("value", self.values, dtype=pl.Float64, strict=False)
+        # The next batch is being parsed meanwhile: let it reuse this one's Python numbers
+        # (a batch's worth) now rather than after the polars work below.
+        self.offsets, self.values = [], []
         # The time arrays laid end to end: each sample's workout (in the batch), and where
         # each workout's samples start.
         sample_workout = _run_of_each(self.time_lengths)
@@ -654,62 +628,35 @@ class GraphBatch:
         return pl.DataFrame(samples), unknown
 
     def _locations(self, ids: pl.Series) -> pl.DataFrame:
-        points = pl.concat(self.point_chunks) if self.point_chunks else _points_frame([])
+        points = self.coordinates
+
+        def field(name: str, dtype: pl.DataType) -> pl.Series:
+            try:  # map(itemgetter) runs in C: GPS points are many
+                values = list(map(itemgetter(name), points))
+            except KeyError:
+                values = [point.get(name) for point in points]
+            return pl.Series(name, values, dtype, strict=False)
+
         workout, segment_id, is_gap, count = (
-            zip(*self.location_runs, strict=True) if self.location_runs else ((),) * 4
+            zip(*self.location_runs, strict=True) if points else ((),) * 4
         )
         point_run = _run_of_each(count)
-        units = points["distance_display_unit"]
+        units = field("distance_display_unit", pl.String())
         km = {u: factor(u, "km") for u in units.unique().to_list()}
         return pl.DataFrame(
             [
                 ids.gather(list(workout)).gather(point_run),
-                points["seconds_offset_from_start"].alias("offset_s"),
-                points["latitude"],
-                points["longitude"],
-                points["accuracy"].alias("accuracy_m"),
-                (points["distance"] * units.replace_strict(km, default=None)).alias("distance_km"),
+                field("seconds_offset_from_start", pl.Int64()).alias("offset_s"),
+                field("latitude", pl.Float64()),
+                field("longitude", pl.Float64()),
+                field("accuracy", pl.Float64()).alias("accuracy_m"),
+                (field("distance", pl.Float64()) * units.replace_strict(km, default=None)).alias(
+                    "distance_km"
+                ),
                 pl.Series("is_gap", is_gap, dtype=pl.Boolean).gather(point_run),
                 pl.Series("segment_id", segment_id, dtype=pl.String).gather(point_run),
             ]
         )
-
-
-# The fields of a GPS point the locations table reads.
-_POINT_FIELDS = {
-    "seconds_offset_from_start": pl.Int64(),
-    "latitude": pl.Float64(),
-    "longitude": pl.Float64(),
-    "accuracy": pl.Float64(),
-    "distance": pl.Float64(),
-    "distance_display_unit": pl.String(),
-}
-
-
-def _points_frame(points: list[dict[str, Any]]) -> pl.DataFrame:
-    """GPS points as a frame of _POINT_FIELDS: a missing field, or one of another type, is null."""
-
-    def field(name: str, dtype: pl.DataType) -> pl.Series:
-        try:  # map(itemgetter) runs in C: GPS points are many
-            values = list(map(itemgetter(name), points))
-        except KeyError:
-            values = [point.get(name) for point in points]
-        return pl.Series(name, values, dtype, strict=False)
-
-    return pl.DataFrame([field(name, dtype) for name, dtype in _POINT_FIELDS.items()])
-
-
-def _float_column(values: list[Any]) -> pl.Series:
-    """Numbers (and nulls) as a Float64 column; anything else among them is null unless it
-    reads as a number."""
-    try:  # numbers and nulls only: polars' strict conversion is ~20% faster
-        return pl.Series(values=values, dtype=pl.Float64, strict=True)
-    except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
-        return pl.Series(values=values, dtype=pl.Float64, strict=False)
-
-
-def _int_column(values: list[Any]) -> pl.Series:
-    return pl.Series(values=values, dtype=pl.Int64, strict=False)
 
 
 def _run_of_each(lengths: Iterable[int]) -> pl.Series:
