@@ -45,33 +45,40 @@ thread turns the previous batch into frames with eager polars column operations;
 file is written while the batches come, by a polars sink on a thread of its own (no part
 files). The cycle collector is paused meanwhile, and `pelodump build` (and this benchmark's
 build child) asks polars' allocator for one arena per CPU and no per-thread caches.
-Where the time goes, measured in one process: the main thread's own work is ~1.8 s of CPU
-(~1.2 s of it the floor), the frames ~1.3 s (the list-to-column conversions ~0.3 s, the
-rest GIL-free), the parquet encoding ~1.9 s. A CPU timeline (/proc, every 100 ms) shows the
-process at ~1.5 cores throughout but the main thread, the critical path, at only ~0.5 of one:
-py-spy --idle puts a third of its samples on read_blob's open/read/decompress/hash, the calls
-that release the GIL, i.e. where it waits to take the GIL back from the worker and sinks.
-Peak RSS: ~51 MiB after imports, ~10 MiB the archive's index and the list of workouts, ~25 MiB
-Python objects of the batches being read, ~25 MiB the six polars sinks (measured alone with
-prepared frames), the rest the batches being framed and encoded and what the allocator keeps.
-The machine is shared with other sessions: runs vary by +-15%, hence the per-run ratios.
 
-Tried and not kept (each measured in alternating runs): reading blobs ahead on a thread (file,
-zstd and SHA-256 release the GIL) - 0.3 s slower, the reader competes for the GIL too; each
-batch as one lazy query collected with pl.collect_all (one GIL release instead of ~30) - the
-query building moved to the main thread and the literal columns made the queries slower: 4.0 s;
-each workout's arrays made polars columns as it is read (no Python numbers held per batch) -
-0.2-0.3 s slower for 5 MiB less; jemalloc decay settings (dirty_decay_ms:0 cut ~35 MiB more at
-1.3x the CPU time); POLARS_MAX_THREADS=1, other GIL switch intervals (0.2-20 ms), a lower
-priority for every thread but the main one (no change: the main thread waits on the GIL, not
-for a core); parquet without statistics, zstd level 1, or lz4 (0.1-0.35 s less CPU, but lz4
-doubles the files, and the other gains were within the noise); smaller row groups or batches
-(100,000 values: 6 MiB less for 0.25 s more).
-Next step, measured as a prototype only: cut the `values` and `seconds_since_pedaling_start`
-arrays out of each graph's bytes (bytes.find: they hold only numbers) and let polars parse
-them, GIL-free, while orjson parses the rest; on 300 graphs the main thread's parsing went
-from 179 ms to 99 ms (split 29 ms + orjson 70 ms), polars parsing the arrays in 96 ms on
-another core. It needs a fallback to orjson for any graph the split cannot vouch for.
+Where the time goes: the build is bound by the GIL. py-spy --gil --nonblocking (250 Hz) finds
+a thread holding it ~2.9 s of a ~3.7 s build: the main thread ~1.7 s (orjson ~0.9 s of it),
+the frames worker ~1.2 s (making the batch's Python numbers and GPS points polars columns
+~0.5 s, freeing them ~0.15 s, the rest the Python side of ~40 polars calls a batch), the sinks
+next to nothing. The parquet encoding (~1.6 s of CPU, most of it dictionary encoding, not
+zstd) and the polars column work run beside them on the second core. Per
+/proc/<tid>/schedstat the main thread is on a CPU ~1.9 s, runnable but waiting for one ~0.6 s,
+and asleep ~1.2 s (the GIL, and the worker when it falls behind).
+Peak RSS: ~51 MiB after imports, ~10 MiB the archive's index and the list of workouts, ~10 MiB
+the sinks' threads before any data; the rest the batches being read, framed and encoded. A
+larger batch trades memory for time: 300,000 values took ~7% less time for ~30 MiB more.
+The machine is shared with other sessions: runs vary by +-15% (CPU time too), hence the
+per-run ratios, and small changes need many alternating runs to be told apart from noise.
+
+Kept after alternating runs: reading a blob with os.open/fstat/read/close (fewer system calls,
+each a chance for another thread to take the GIL): the main thread's own work 1.75 -> 1.69 s.
+Tried and not kept (each measured in alternating runs): making the numbers and GPS points
+polars columns every 32,768 values as they are parsed (in the cache) instead of once a batch -
+5% faster in one quiet spell, no different in 18 later pairs; cutting the `values` and time
+arrays out of each graph's bytes for polars to parse (orjson parsing the rest): orjson and its
+floats are faster than polars' JSON readers (read_ndjson, str.json_decode: 50-90 ns a number
+against ~35 ns for orjson plus the conversion), the cutting cost the main thread more than
+orjson saved, and the build took 4.0-4.2 s; extracting the GPS fields at parse time (no gain);
+reading blobs ahead on a thread (file, zstd and SHA-256 release the GIL) - 0.3 s slower, the
+reader competes for the GIL too; each batch as one lazy query collected with pl.collect_all -
+the query building moved to the main thread and the literal columns made the queries slower:
+4.0 s; each workout's arrays made polars columns as it is read - 0.2-0.3 s slower (a polars
+call per workout); jemalloc decay settings (dirty_decay_ms:0 cut ~35 MiB at 1.3x the CPU
+time; 300-1000 ms: no change); POLARS_MAX_THREADS=1, other GIL switch intervals (0.2-20 ms),
+a lower priority for the other threads, or for polars' own (no gain: a thread holding the GIL
+then waits for a core); parquet without statistics, zstd level 1, or lz4 (0.1-0.35 s less CPU,
+but lz4 doubles the files, and the other gains were within the noise); smaller row groups or
+batches (100,000 values: 6 MiB less for 0.25 s more).
 """
 KINDS = ("workouts_page", "workout", "performance_graph", "ride_details")
 
