@@ -185,11 +185,14 @@ def test_verify_names_a_flipped_byte_a_deleted_blob_and_a_truncated_log(
     archive.blob_path(deleted.blob).unlink()
     [log] = (tmp_path / "runs").glob("*.jsonl")
     log.write_bytes(log.read_bytes()[:-20])
+    stray = path.parent / "not-a-blob"  # a file no SHA-256 can name
+    stray.write_bytes(b"left here by hand")
 
     capsys.readouterr()
     assert main(["verify", "--archive", str(tmp_path), "--read-data"]) == 1
     out = capsys.readouterr().out
-    assert f"objects/{flipped.blob[7:9]}/{flipped.blob[9:]}" in out
+    assert f"objects/{flipped.blob[7:9]}/{flipped.blob[9:]}: damaged on disk" in out
+    assert f"objects/{path.parent.name}/not-a-blob: not a blob id" in out
     assert f"names missing blob {deleted.blob}" in out
     assert f"runs/{log.name} line 5: torn record" in out
     # Without --read-data the missing blob and the torn log are still found.
