@@ -161,10 +161,43 @@ def read_run_log(path: Path) -> Iterator[dict[str, Any] | LogProblem]:
             except orjson.JSONDecodeError:
                 yield LogProblem(path.name, number, "unreadable record (not JSON)")
                 continue
-            if not isinstance(record, dict) or "type" not in record:
+            if not isinstance(record, dict) or not isinstance(record.get("type"), str):
                 yield LogProblem(path.name, number, "unreadable record (no type)")
                 continue
+            if (reason := _shape_problem(record)) is not None:
+                yield LogProblem(path.name, number, reason)
+                continue
             yield record
+
+
+_MISSING = object()  # an instance of no type below
+_NONE = type(None)
+# What each record type must hold to be used, field by field: the types its value may have, and
+# the value an optional field stands for when absent. A record of another type is yielded as is
+# (readers skip types they do not know); one that breaks its shape is a LogProblem, so that no
+# reader indexes half a record or crashes on one.
+_RECORD_SHAPES: dict[str, dict[str, tuple[tuple[type, ...], object]]] = {
+    "run_start": {"run": ((str,), _MISSING), "started_at": ((str,), _MISSING),
+                  "options": ((dict,), _MISSING)},
+    "run_end": {"run": ((str,), _MISSING), "ended_at": ((str,), _MISSING),
+                "outcome": ((str,), _MISSING), "counts": ((dict, _NONE), None)},
+    "capture": {"run": ((str,), _MISSING), "seq": ((int,), _MISSING),
+                "started_at": ((str,), _MISSING), "method": ((str,), _MISSING),
+                "path": ((str,), _MISSING), "query": ((str,), _MISSING),
+                "status": ((int, _NONE), _MISSING), "elapsed_ms": ((int, float), _MISSING),
+                "kind": ((str,), _MISSING), "key": ((str,), _MISSING),
+                "blob": ((str, _NONE), _MISSING), "size": ((int, _NONE), _MISSING),
+                "content_type": ((str, _NONE), _MISSING), "error": ((str, _NONE), _MISSING),
+                "labels": ((dict,), {})},
+}  # fmt: skip
+
+
+def _shape_problem(record: dict[str, Any]) -> str | None:
+    """Why a record cannot be used (a field missing or of the wrong type), or None."""
+    for name, (types, default) in _RECORD_SHAPES.get(record["type"], {}).items():
+        if not isinstance(record.get(name, default), types):
+            return f"unreadable record ({record['type']} without a valid {name!r})"
+    return None
 
 
 class CorruptBlob(ValueError):

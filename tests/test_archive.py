@@ -19,7 +19,7 @@ import pytest
 from helpers import save_capture
 
 from pelodump import archive as archive_module
-from pelodump.archive import InvalidBody, open_archive
+from pelodump.archive import Capture, InvalidBody, open_archive
 from pelodump.cli import main
 from pelodump.errors import ArchiveError
 from pelodump.status import archive_status
@@ -197,6 +197,44 @@ def test_verify_names_a_flipped_byte_a_deleted_blob_and_a_truncated_log(
     assert f"runs/{log.name} line 5: torn record" in out
     # Without --read-data the missing blob and the torn log are still found.
     assert main(["verify", "--archive", str(tmp_path)]) == 1
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"type": "capture"},
+        {"type": "run_start"},
+        {"type": "run_end"},
+        {"type": ["capture"]},
+        "capture with status '200'",
+        "capture with labels []",
+    ],
+    ids=str,
+)
+def test_a_valid_json_record_of_the_wrong_shape_is_reported_never_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], record: object
+) -> None:
+    with open_archive(tmp_path, create=True).begin_run({}) as run:
+        good = save_capture(run, "workout", "a", orjson.dumps({"a": 1}))
+    [log] = (tmp_path / "runs").glob("*.jsonl")
+    if isinstance(record, str):  # a whole capture record with one field spoilt
+        whole = orjson.loads(log.read_bytes().splitlines()[1])
+        field, value = {"status": ("status", "200"), "labels": ("labels", [])}[record.split()[2]]
+        record = {**whole, "seq": 99, field: value}
+    with log.open("ab") as file:
+        file.write(orjson.dumps(record) + b"\n")
+
+    archive = open_archive(tmp_path)  # the spoilt line is left out, the rest still indexed
+    assert archive.latest("workout", "a") == good
+    assert archive_status(archive).captures["workout"] == 1
+    assert main(["status", "--archive", str(tmp_path)]) == 0
+    assert main(["verify", "--archive", str(tmp_path)]) == 1
+    assert f"runs/{log.name} line 4: unreadable record" in capsys.readouterr().out
+    assert main(["build", "--archive", str(tmp_path), "--out", str(tmp_path / "t")]) == 0
+
+
+def test_the_capture_shape_names_every_capture_field() -> None:
+    assert set(archive_module._RECORD_SHAPES["capture"]) == set(Capture.__slots__)
 
 
 def test_unknown_major_format_version_is_refused_and_the_archive_is_untouched(
