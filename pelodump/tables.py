@@ -23,6 +23,7 @@ import contextlib
 import gc
 import os
 import queue
+import re
 import sys
 import threading
 import time
@@ -310,7 +311,7 @@ class _TableSink:
         try:
             getattr(lazy, f"sink_{fmt}")(path)
         except BaseException as error:  # handed to the builder's thread by _put and close
-            self._error = error
+            self._error = _os_error_in(error) or error
 
     def _put(self, frame: pl.DataFrame | None) -> None:
         while self._thread.is_alive():  # a sink that failed takes nothing more
@@ -333,6 +334,13 @@ class _TableSink:
             raise self._error
 
 
+def _os_error_in(error: BaseException) -> OSError | None:
+    """The system's error behind a polars one: a file polars cannot write (disk full, read-only)
+    is reported as a ComputeError that ends with the OS error's number."""
+    found = re.search(r"\(os error (\d+)\)", str(error))
+    return OSError(int(found[1]), os.strerror(int(found[1]))) if found else None
+
+
 def build_tables(
     archive: Archive,
     out_dir: Path,
@@ -344,6 +352,8 @@ def build_tables(
     report = BuildReport()
     if fmt not in FORMATS:
         raise PelodumpError(f"no such table format: {fmt!r} (one of {', '.join(FORMATS)})")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise PelodumpError(f"cannot write tables to {out_dir}: not a directory")
     paths = {name: out_dir / f"{name}.{fmt}" for name in TABLES}
     temps = {name: out_dir / f".{path.name}.tmp" for name, path in paths.items()}
     sinks: dict[str, _TableSink] = {}
@@ -385,7 +395,7 @@ def build_tables(
             with contextlib.suppress(BaseException):
                 sink.close()  # after a failure: stop the others' threads
         for temp in temps.values():
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):  # never hide the error that brought us here
                 temp.unlink()
         if collecting:
             gc.enable()

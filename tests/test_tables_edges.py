@@ -329,6 +329,28 @@ def test_usage_errors_are_one_line_and_exit_2(tmp_path, capsys) -> None:
         tables.build_tables(open_archive(tmp_path / "archive"), tmp_path / "out", "xlsx")
 
 
+@pytest.mark.parametrize("fmt", tables.FORMATS)
+def test_tables_that_cannot_be_written_are_one_line_and_exit_2(
+    samples_archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
+    args = ["build", "--archive", str(samples_archive), "--format", fmt, "--out"]
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a directory")
+    assert main([*args, str(a_file)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"pelodump: error: cannot write tables to {a_file}: not a directory\n"
+
+    # A full disk: the file each table is first written to is /dev/full, where writes fail
+    # with ENOSPC as on a full disk (polars reports it as one of its own errors).
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / f".samples.{fmt}.tmp").symlink_to("/dev/full")
+    assert main([*args, str(full)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"pelodump: error: cannot write tables to {full}: No space left on device\n"
+    assert sorted(p.name for p in full.iterdir()) == []  # nothing half-written is left
+
+
 def test_the_command_line_offers_every_table_format_and_only_those() -> None:
     (build_command,) = (
         action.choices["build"]
