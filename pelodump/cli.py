@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from pelodump import __version__
-from pelodump.errors import EXIT_INTERRUPTED, EXIT_USAGE, PelodumpError
+from pelodump.errors import EXIT_INTERRUPTED, EXIT_PIPE_CLOSED, EXIT_USAGE, PelodumpError
 
 DEFAULT_ARCHIVE = Path("archive")
 
@@ -226,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pelodump",
         description="Back up a Peloton workout history as raw JSON; build tables from it offline.",
         epilog="exit codes: 0 success, 1 finished with problems, 2 usage/config/login error, "
-        "130 interrupted",
+        "130 interrupted, 141 output closed early (| head)",
     )
     parser.add_argument("--version", action="version", version=f"pelodump {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
@@ -280,3 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print("pelodump: interrupted (run the same command again to carry on)", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `pelodump status | head -1`: the reader has all it wants. Quietly, as other Unix tools:
+        # what Python would still flush to the closed pipe at exit goes nowhere instead.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PIPE_CLOSED

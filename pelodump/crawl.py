@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -47,7 +48,7 @@ class CrawlOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def validate(self) -> None:
-        if not self.rate > 0:
+        if not (self.rate > 0 and math.isfinite(self.rate)):  # aiolimiter needs a period
             raise PelodumpError("--rate must be a positive number of requests per second")
         if self.concurrency < 1:
             raise PelodumpError("--concurrency must be at least 1")

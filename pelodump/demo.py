@@ -18,7 +18,7 @@ import polars as pl
 
 from pelodump.archive import Archive, open_archive
 from pelodump.crawl import CrawlOptions, fetch_history, summary
-from pelodump.errors import EXIT_OK, EXIT_PROBLEMS
+from pelodump.errors import EXIT_OK, EXIT_PROBLEMS, PelodumpError
 from pelodump.progress import CrawlStats
 from pelodump.sim.faults import Faults
 from pelodump.sim.server import run_sim
@@ -78,6 +78,8 @@ def describe_tables(workouts: pl.DataFrame) -> str:
 
 
 def run_demo_command(args: argparse.Namespace) -> int:
+    if not 0 <= args.workouts <= 1_000_000:  # what `pelodump sim` allows
+        raise PelodumpError("demo: --workouts must be between 0 and 1000000")
     archive = open_archive(args.archive, create=True)
     with tempfile.TemporaryDirectory(prefix="pelodump-demo-") as cache_dir:
         stats = asyncio.run(fetch_demo_member(archive, args.workouts, Path(cache_dir)))

@@ -8,6 +8,7 @@ EXIT_OK = 0
 EXIT_PROBLEMS = 1  # the work finished but found problems: failed resources, corrupt blobs
 EXIT_USAGE = 2  # usage, configuration, login or environment error
 EXIT_INTERRUPTED = 130  # Ctrl-C; the run is recorded as interrupted
+EXIT_PIPE_CLOSED = 141  # the reader of stdout went away (`| head`), as a shell reports SIGPIPE
 
 
 class PelodumpError(Exception):

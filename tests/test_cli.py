@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -47,6 +48,33 @@ def test_bad_option_value_is_one_line_and_exit_2() -> None:
     assert result.stderr.count("\n") == 1
 
 
+# Should a check ever slip, the fetch finds nothing listening here (never the real API).
+_NOWHERE = ["--api-url", "http://127.0.0.1:9", "--auth-url", "http://127.0.0.1:9"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["fetch", *_NOWHERE, "--rate", "inf"], "--rate must be a positive number"),
+        (["fetch", *_NOWHERE, "--rate", "nan"], "--rate must be a positive number"),
+        (["fetch", *_NOWHERE, "--rate", "0"], "--rate must be a positive number"),
+        (["demo", "--workouts", "-1"], "demo: --workouts must be between 0 and 1000000"),
+    ],
+)
+def test_out_of_range_values_are_refused_before_anything_is_touched(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    message: str,
+) -> None:
+    monkeypatch.setenv("PELOTON_TOKEN", "not-a-real-token")  # no login prompt before the check
+    assert main([*args, "--archive", str(tmp_path / "archive")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    assert not (tmp_path / "archive").exists()
+
+
 def test_no_subcommand_prints_help_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "commands" in capsys.readouterr().err
@@ -86,3 +114,19 @@ def test_build_asks_polars_for_a_lean_allocator_unless_the_user_chose_one() -> N
         text=True,
     )
     assert theirs.stdout.strip().endswith(",narenas:3"), theirs
+
+
+def test_a_reader_that_goes_away_early_is_no_error(tmp_path: Path) -> None:
+    """`pelodump status | head -1`: the pipe closes before status writes; no traceback."""
+    from pelodump.archive import open_archive
+
+    open_archive(tmp_path / "archive", create=True)
+    status = subprocess.Popen(
+        [sys.executable, "-m", "pelodump", "status", "--archive", str(tmp_path / "archive")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert status.stdout is not None and status.stderr is not None
+    status.stdout.close()  # the reader is gone before the first line
+    assert status.wait(timeout=60) == 141
+    assert status.stderr.read() == b""
