@@ -112,6 +112,6 @@ def run_verify_command(root: Path, *, read_data: bool) -> int:
     if any(problem.startswith("objects/") for problem in report.problems):
         print(
             "to repair damaged blobs, capture their bodies again: pelodump fetch --full "
-            f"--archive {root}"
+            f"--archive {root} (and the --every-n of the first fetch, if you gave one)"
         )
     return EXIT_OK if report.clean else EXIT_PROBLEMS
