@@ -591,6 +591,11 @@ class TokenSource:
                     await self._refresh()
         return self._tokens.access_token
 
+    @property
+    def current_access_token(self) -> str:
+        """The access token in use right now, as it is (`access_token` refreshes it first)."""
+        return self._tokens.access_token
+
     async def refresh_after_rejection(self, rejected_token: str) -> str:
         """A working access token after the API rejected `rejected_token` (401, error_code 3020).
 

@@ -127,8 +127,13 @@ class Crawler:
         policy = self.options.retry
         errors = cooldowns = refreshes = 0
         while True:
-            token = await self.tokens.access_token()
+            await self.tokens.access_token()  # refreshed here, outside the slot, when due
             async with self.throttle.slot():
+                # The token as the request leaves: while this worker waited for its turn, another
+                # may have replaced a token the API rejected. Read before the wait, a request
+                # could go out with a token already known to be dead, and a fetch that met
+                # three such 401s gave up.
+                token = self.tokens.current_access_token
                 self.stats.count_request()
                 try:
                     answer: api.Answer | api.TransportError = await api.send(
