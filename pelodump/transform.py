@@ -285,6 +285,28 @@ def _metric_figure(
     return value
 
 
+def _numbers(name: str, values: list[Any], dtype: pl.DataType) -> pl.Series:
+    """JSON numbers as a Float64 or Int64 column. Anything else is null, as the workouts row
+    reads it: a string is never parsed ("2" is not 2), nor a fraction truncated where a whole
+    number belongs (an offset of 1.5 s is no sample at 1 s). Peloton sends numbers: the
+    checking pass only runs when polars refuses the list. (true and false are let through as 1
+    and 0, as polars reads them: telling them apart would cost a pass over every value.)"""
+    try:
+        return pl.Series(name, values, dtype, strict=True)
+    except TypeError:
+        pass
+    if dtype == pl.Int64:
+        kept = [
+            v if type(v) is int and -(2**63) <= v < 2**63
+            else int(v) if type(v) is float and v.is_integer() and abs(v) < 2**63
+            else None
+            for v in values
+        ]  # fmt: skip
+    else:
+        kept = [v if type(v) in (int, float) else None for v in values]
+    return pl.Series(name, kept, dtype, strict=False)
+
+
 def _frame(rows: list[dict[str, Any]], schema: pl.Schema) -> pl.DataFrame:
     """Rows as a frame of exactly this schema, empty ones included."""
     return pl.from_dicts(rows, schema=schema) if rows else schema.to_frame()
@@ -540,8 +562,8 @@ class GraphBatch:
         loop over values, nor over rows.
         """
         ids = pl.Series("workout_id", self.workout_ids, dtype=WORKOUT_ID)
-        offsets = pl.Series("offset_s", self.offsets, dtype=pl.Int64, strict=False)
-        values = pl.Series("value", self.values, dtype=pl.Float64, strict=False)
+        offsets = _numbers("offset_s", self.offsets, pl.Int64())
+        values = _numbers("value", self.values, pl.Float64())
         # The next batch is being parsed meanwhile: let it reuse this one's Python numbers
         # (a batch's worth) now rather than after the polars work below.
         self.offsets, self.values = [], []
@@ -635,7 +657,9 @@ class GraphBatch:
                 values = list(map(itemgetter(name), points))
             except KeyError:
                 values = [point.get(name) for point in points]
-            return pl.Series(name, values, dtype, strict=False)
+            if dtype == pl.String:
+                return pl.Series(name, values, dtype, strict=False)
+            return _numbers(name, values, dtype)
 
         workout, segment_id, is_gap, count = (
             zip(*self.location_runs, strict=True) if points else ((),) * 4

@@ -100,6 +100,10 @@ ODD_GRAPHS: dict[str, dict[str, Any] | None] = {
         "segment_list": ["not a segment", {"name": 7}],
         "location_data": [{"coordinates": ["x", {"latitude": "north"}]}],
     },
+    "numbers_as_text": {
+        "seconds_since_pedaling_start": [0, 1.5, 2.0, "3", 4],
+        "metrics": [series("output", ["2", 3, 4.5, 5, [6]])],
+    },
     "no_graph": None,
 }
 
@@ -149,6 +153,12 @@ def test_odd_graphs_never_crash_and_lose_nothing_silently(odd_archive: Path, tmp
         ("output", 3),
     ]
     assert report.mismatched_workouts >= 1
+
+    # Only numbers are numbers: no text parsed, no fraction of a second truncated into a key.
+    text = by_workout(samples, "numbers_as_text")
+    assert text["offset_s"].to_list() == [0, None, 2, None, 4]
+    assert text["output_w"].to_list() == [None, 3.0, 4.5, 5.0, None]
+    assert by_workout(long, "numbers_as_text")["value"].to_list() == [None, 3.0, 4.5, 5.0, None]
 
     # Unknown slugs and units stay in metrics_long exactly as sent; never guessed into samples.
     kept = by_workout(long, "unknown_slug_and_unit").sort("slug", "offset_s")
