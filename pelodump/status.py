@@ -38,14 +38,23 @@ def archive_status(archive: Archive) -> ArchiveStatus:
     status.workouts = len(workouts)
     status.graphs = len(archive.latest_of_kind("performance_graph"))
     # The crawler labels each workout capture with its start time, so no blob needs reading here.
-    starts = [c.labels["start_time"] for c in workouts.values() if c.labels.get("start_time")]
-    if starts:
-        status.first_workout = datetime.fromtimestamp(min(starts), UTC)
-        status.last_workout = datetime.fromtimestamp(max(starts), UTC)
+    starts = [_utc(c.labels.get("start_time")) for c in workouts.values()]
+    if known := [start for start in starts if start is not None]:
+        status.first_workout, status.last_workout = min(known), max(known)
     for blob in archive.objects_dir.glob("*/*"):
         status.blobs += 1
         status.disk_bytes += blob.stat().st_size
     return status
+
+
+def _utc(seconds: object) -> datetime | None:
+    """A start_time label as a date; None for a label that is not a time (as the API sent it)."""
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not seconds:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _megabytes(count: int) -> str:

@@ -293,13 +293,16 @@ def test_status_reports_runs_kinds_workouts_dates_and_bytes(
         save_capture(run, "workout", "w1", body, labels={"start_time": 1_600_000_000})
         save_capture(run, "workout", "w2", body, labels={"start_time": 1_700_000_000})
         save_capture(run, "performance_graph", "w1", body)
+        # Labels keep what the API sent: a start time that is no time is left out of the dates.
+        for key, odd in [("w3", "x"), ("w4", 10**15), ("w5", True), ("w6", None)]:
+            save_capture(run, "workout", key, body, labels={"start_time": odd})
     assert main(["status", "--archive", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "workouts: 2 with details, 1 with graphs" in out
+    assert "workouts: 6 with details, 1 with graphs" in out
     assert "workout dates: 2020-09-13 to 2023-11-14" in out
     assert "complete" in out
     status = archive_status(open_archive(tmp_path))
-    assert status.raw_bytes == 3 * len(body) and status.blobs == 1
+    assert status.raw_bytes == 7 * len(body) and status.blobs == 1
     assert status.raw_bytes / status.disk_bytes > 10
 
 
