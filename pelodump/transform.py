@@ -295,15 +295,16 @@ def _numbers(name: str, values: list[Any], dtype: pl.DataType) -> pl.Series:
         return pl.Series(name, values, dtype, strict=True)
     except TypeError:
         pass
+    # isinstance, not type: true and false stay 1 and 0 here too, whatever else the batch holds.
     if dtype == pl.Int64:
         kept = [
-            v if type(v) is int and -(2**63) <= v < 2**63
-            else int(v) if type(v) is float and v.is_integer() and abs(v) < 2**63
+            v if isinstance(v, int) and -(2**63) <= v < 2**63
+            else int(v) if isinstance(v, float) and v.is_integer() and abs(v) < 2**63
             else None
             for v in values
         ]  # fmt: skip
     else:
-        kept = [v if type(v) in (int, float) else None for v in values]
+        kept = [v if isinstance(v, int | float) else None for v in values]
     return pl.Series(name, kept, dtype, strict=False)
 
 

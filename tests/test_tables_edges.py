@@ -16,7 +16,7 @@ import zstandard
 from helpers import SAMPLES, save_capture
 
 import pelodump
-from pelodump import tables
+from pelodump import tables, transform
 from pelodump.archive import open_archive
 from pelodump.cli import build_parser, main
 from pelodump.errors import ArchiveError, PelodumpError
@@ -159,6 +159,9 @@ def test_odd_graphs_never_crash_and_lose_nothing_silently(odd_archive: Path, tmp
     assert text["offset_s"].to_list() == [0, None, 2, None, 4]
     assert text["output_w"].to_list() == [None, 3.0, 4.5, 5.0, None]
     assert by_workout(long, "numbers_as_text")["value"].to_list() == [None, 3.0, 4.5, 5.0, None]
+    # true and false read as polars reads them, 1 and 0, whatever else the list holds.
+    assert transform._numbers("v", [True, 2.0, "x"], pl.Float64()).to_list() == [1.0, 2.0, None]
+    assert transform._numbers("o", [0, True, 1.5], pl.Int64()).to_list() == [0, 1, None]
 
     # Unknown slugs and units stay in metrics_long exactly as sent; never guessed into samples.
     kept = by_workout(long, "unknown_slug_and_unit").sort("slug", "offset_s")
