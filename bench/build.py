@@ -53,7 +53,11 @@ the frames worker ~1.2 s (making the batch's Python numbers and GPS points polar
 next to nothing. The parquet encoding (~1.6 s of CPU, most of it dictionary encoding, not
 zstd) and the polars column work run beside them on the second core. Per
 /proc/<tid>/schedstat the main thread is on a CPU ~1.9 s, runnable but waiting for one ~0.6 s,
-and asleep ~1.2 s (the GIL, and the worker when it falls behind).
+and asleep ~1.2 s (the GIL, and the worker when it falls behind). CPU per thread
+(/proc/self/task): main ~2.1 s, frames worker ~1.8 s (of which ~1.07 s holding the GIL: the
+batch's numbers 0.26 s, GPS points 0.19 s, freeing the numbers 0.13 s, the rest spread over
+~90 polars calls a batch), polars' streaming executor (the sinks' encoding) ~1.8 s. The main
+thread waits for the worker 0.3-0.4 s in all: the GIL, not the pipeline, sets the pace.
 Peak RSS: ~51 MiB after imports, ~10 MiB the archive's index and the list of workouts, ~10 MiB
 the sinks' threads before any data; the rest the batches being read, framed and encoded. A
 larger batch trades memory for time: 300,000 values took ~7% less time for ~30 MiB more.
@@ -78,7 +82,28 @@ time; 300-1000 ms: no change); POLARS_MAX_THREADS=1, other GIL switch intervals 
 a lower priority for the other threads, or for polars' own (no gain: a thread holding the GIL
 then waits for a core); parquet without statistics, zstd level 1, or lz4 (0.1-0.35 s less CPU,
 but lz4 doubles the files, and the other gains were within the noise); smaller row groups or
-batches (100,000 values: 6 MiB less for 0.25 s more).
+batches (100,000 values: 6 MiB less for 0.25 s more); two batches in flight instead of one, so
+that the parser never waits for the worker (no faster in 6 alternating pairs, 6 MiB more).
+Where the sinks' memory goes: with every frame dropped instead of written the peak is ~124 MiB
+(csv sinks: 142, ndjson: 196, parquet: 157). It is not row groups waiting to be encoded: row
+groups of 30,000-100,000 rows, POLARS_INFLIGHT_SINK_MORSEL_LIMIT=1 or 2 and
+POLARS_IDEAL_SINK_MORSEL_SIZE_ROWS=30000 leave the peak where it was; jemalloc purging freed
+pages at once (background thread, dirty_decay_ms:0) takes 16 MiB off for 1.4x the CPU time.
+
+Run to run, on this shared machine: the same code measured 3.63 s (3.05x) on a quiet morning
+and 3.74-3.96 s (3.11-3.23x) in busier hours, its CPU time moving with it (5.30-5.81 s); hence
+alternating runs of old and new code for every comparison (6 pairs of this session's start and
+end: 3.66-3.89 s against 3.72-3.95 s, the same).
+
+Earlier rounds (same machine, same archive): commit 7c3ee54 built in 4.85 s, 3.45x the floor
+with SHA-256, CPU 6.77 s, peak RSS 210 MiB; streaming the tables into their files (instead of
+part files read back), smaller batches freed early and the paused cycle collector reached
+3.64 s and 184 MiB; the allocator settings and eager column operations 157 MiB.
+
+Scaling (`python bench/build.py --workouts 10000 --repeat 2`): 10,000 workouts, 632 MiB of raw
+JSON, 39.9 M metrics_long rows: build 13.19 s = 3.24x the floor (3.15x with SHA-256), peak
+RSS 201 MiB = 0.32x the raw JSON. What grows with the history is the per-workout state (the
+archive's index, the list of workouts, the workouts rows); the batches do not grow.
 """
 KINDS = ("workouts_page", "workout", "performance_graph", "ride_details")
 
