@@ -33,7 +33,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 import polars as pl
@@ -198,10 +198,15 @@ def _listed(archive: Archive, report: BuildReport) -> tuple[dict[str, float], di
 
 
 TableBatch = Callable[[], dict[str, pl.DataFrame]]
+Progress = Callable[[int, int], None]  # (workouts read, workouts in the archive)
 
 
 def iter_batches(
-    archive: Archive, tables: set[str], selection: Selection, report: BuildReport
+    archive: Archive,
+    tables: set[str],
+    selection: Selection,
+    report: BuildReport,
+    progress: Progress | None = None,
 ) -> Iterator[TableBatch]:
     """The wanted tables, batch by batch: graph tables every BATCH_VALUES values, then the
     workouts table (sorted, complete) and the rides table once each at the end.
@@ -244,7 +249,10 @@ def iter_batches(
 
     # Oldest first by the list's created_at where known, so the tables come out in order.
     everyone = set(created) | set(details) | set(graphs)
-    for workout_id in sorted(everyone, key=lambda i: (created.get(i, float("inf")), i)):
+    ordered = sorted(everyone, key=lambda i: (created.get(i, float("inf")), i))
+    for done, workout_id in enumerate(ordered):
+        if progress is not None and done % 100 == 0:
+            progress(done, len(ordered))
         detail = read_json(archive, details.get(workout_id), report) or list_item(workout_id)
         if not selection.keeps(detail):
             continue
@@ -270,6 +278,8 @@ def iter_batches(
             batch = GraphBatch(tables)
     if batch.workout_ids:
         yield frames_of(batch)
+    if progress is not None:
+        progress(len(ordered), len(ordered))
 
     if "workouts" in tables:
         row_frames.append(rows_frame(rows))
@@ -346,8 +356,10 @@ def build_tables(
     out_dir: Path,
     fmt: str = "parquet",
     selection: Selection | None = None,
+    progress: Progress | None = None,
 ) -> BuildReport:
-    """Write every table to out_dir, one file each; the report says what was built and skipped."""
+    """Write every table to out_dir, one file each; the report says what was built and skipped.
+    `progress`, if given, is told every hundred workouts how many have been read."""
     started = time.perf_counter()
     report = BuildReport()
     if fmt not in FORMATS:
@@ -374,7 +386,7 @@ def build_tables(
         with ThreadPoolExecutor(max_workers=1) as writer:
             in_flight: Future[None] | None = None
             selection = selection or Selection()
-            for batch in iter_batches(archive, set(TABLES), selection, report):
+            for batch in iter_batches(archive, set(TABLES), selection, report, progress):
                 if in_flight is not None:
                     in_flight.result()
                 in_flight = writer.submit(write, batch)
@@ -435,11 +447,37 @@ def _print_report(report: BuildReport, archive_root: Path, out_dir: Path, fmt: s
             print(f"  ... and {len(report.skipped) - 50} more", file=sys.stderr)
 
 
+@contextlib.contextmanager
+def progress_line(stream: TextIO) -> Iterator[Progress | None]:
+    """On a terminal, a live line of how many workouts have been read (redrawn a few times a
+    second, gone when the build ends, however it ends); elsewhere nothing."""
+    if not stream.isatty():
+        yield None
+        return
+    started = time.monotonic()
+    shown = 0.0
+
+    def show(done: int, total: int) -> None:
+        nonlocal shown
+        if (now := time.monotonic()) - shown >= 0.2 or done == total:
+            shown = now
+            elapsed = now - started
+            stream.write(f"\r\033[Kbuilding: {done:,} of {total:,} workouts read, {elapsed:.0f}s")
+            stream.flush()
+
+    try:
+        yield show
+    finally:
+        stream.write("\r\033[K")
+        stream.flush()
+
+
 def run_build_command(args: argparse.Namespace) -> int:
     """`pelodump build`: exit 0 when every capture was read, 1 when some had to be skipped."""
     selection = Selection.parse(args.discipline, args.since)
     archive = open_archive(args.archive)
-    report = build_tables(archive, args.out, args.format, selection)
+    with progress_line(sys.stderr) as progress:
+        report = build_tables(archive, args.out, args.format, selection, progress)
     _print_report(report, args.archive, args.out, args.format)
     return EXIT_PROBLEMS if report.skipped else EXIT_OK
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 import socket
 import subprocess
@@ -362,6 +363,37 @@ def test_tables_that_cannot_be_written_are_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert err == f"pelodump: error: cannot write tables to {full}: No space left on device\n"
     assert sorted(p.name for p in full.iterdir()) == []  # nothing half-written is left
+
+
+def test_progress_is_told_how_many_workouts_were_read(odd_archive: Path, tmp_path: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    report = tables.build_tables(
+        open_archive(odd_archive), tmp_path / "t", progress=lambda *call: calls.append(call)
+    )
+    total = report.rows["workouts"]
+    assert calls[0] == (0, total) and calls[-1] == (total, total)
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_line_shows_on_a_terminal_only_and_is_cleared_at_the_end() -> None:
+    terminal = _Terminal()
+    with tables.progress_line(terminal) as show:
+        assert show is not None
+        show(0, 2500)
+        show(2500, 2500)
+    assert "building: 0 of 2,500 workouts read" in terminal.getvalue()
+    assert "building: 2,500 of 2,500 workouts read" in terminal.getvalue()
+    assert terminal.getvalue().endswith("\r\033[K")  # the line is gone when the build ends
+
+    log = io.StringIO()  # a file or a pipe: nothing drawn there
+    with tables.progress_line(log) as show:
+        assert show is None
+    assert log.getvalue() == ""
 
 
 def test_the_command_line_offers_every_table_format_and_only_those() -> None:
