@@ -22,7 +22,7 @@ from pelodump.errors import EXIT_OK, EXIT_PROBLEMS, PelodumpError
 from pelodump.progress import CrawlStats
 from pelodump.sim.faults import Faults
 from pelodump.sim.server import run_sim
-from pelodump.tables import build_tables
+from pelodump.tables import build_tables, check_out_dir
 
 DEMO_SEED = 2026
 # A little latency, so the crawl behaves as over a network; the rate keeps the default demo of 150
@@ -80,6 +80,7 @@ def describe_tables(workouts: pl.DataFrame) -> str:
 def run_demo_command(args: argparse.Namespace) -> int:
     if not 0 <= args.workouts <= 1_000_000:  # what `pelodump sim` allows
         raise PelodumpError("demo: --workouts must be between 0 and 1000000")
+    check_out_dir(args.out)  # now, not after the fetch
     archive = open_archive(args.archive, create=True)
     with tempfile.TemporaryDirectory(prefix="pelodump-demo-") as cache_dir:
         stats = asyncio.run(fetch_demo_member(archive, args.workouts, Path(cache_dir)))

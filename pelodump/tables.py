@@ -351,6 +351,12 @@ def _os_error_in(error: BaseException) -> OSError | None:
     return OSError(int(found[1]), os.strerror(int(found[1]))) if found else None
 
 
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse, before any work, a place for the tables that is a file."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise PelodumpError(f"cannot write tables to {out_dir}: not a directory")
+
+
 def build_tables(
     archive: Archive,
     out_dir: Path,
@@ -364,8 +370,7 @@ def build_tables(
     report = BuildReport()
     if fmt not in FORMATS:
         raise PelodumpError(f"no such table format: {fmt!r} (one of {', '.join(FORMATS)})")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise PelodumpError(f"cannot write tables to {out_dir}: not a directory")
+    check_out_dir(out_dir)
     paths = {name: out_dir / f"{name}.{fmt}" for name in TABLES}
     temps = {name: out_dir / f".{path.name}.tmp" for name, path in paths.items()}
     sinks: dict[str, _TableSink] = {}

@@ -59,6 +59,7 @@ _NOWHERE = ["--api-url", "http://127.0.0.1:9", "--auth-url", "http://127.0.0.1:9
         (["fetch", *_NOWHERE, "--rate", "nan"], "--rate must be a positive number"),
         (["fetch", *_NOWHERE, "--rate", "0"], "--rate must be a positive number"),
         (["demo", "--workouts", "-1"], "demo: --workouts must be between 0 and 1000000"),
+        (["demo", "--out", __file__], f"cannot write tables to {__file__}: not a directory"),
     ],
 )
 def test_out_of_range_values_are_refused_before_anything_is_touched(
