@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from pelodump.archive import Archive, RunInfo, open_archive
 from pelodump.errors import EXIT_OK
+from pelodump.units import utc_time
 
 
 @dataclass
@@ -38,23 +39,14 @@ def archive_status(archive: Archive) -> ArchiveStatus:
     status.workouts = len(workouts)
     status.graphs = len(archive.latest_of_kind("performance_graph"))
     # The crawler labels each workout capture with its start time, so no blob needs reading here.
-    starts = [_utc(c.labels.get("start_time")) for c in workouts.values()]
+    # A label that is no time (as the API sent it) is left out; 0 stands for none.
+    starts = [utc_time(c.labels.get("start_time") or None) for c in workouts.values()]
     if known := [start for start in starts if start is not None]:
         status.first_workout, status.last_workout = min(known), max(known)
     for blob in archive.objects_dir.glob("*/*"):
         status.blobs += 1
         status.disk_bytes += blob.stat().st_size
     return status
-
-
-def _utc(seconds: object) -> datetime | None:
-    """A start_time label as a date; None for a label that is not a time (as the API sent it)."""
-    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not seconds:
-        return None
-    try:
-        return datetime.fromtimestamp(seconds, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
 
 
 def _megabytes(count: int) -> str:

@@ -48,10 +48,10 @@ from pelodump.transform import (
     ride_row,
     rides_frame,
     rows_frame,
-    utc_time,
     workout_row,
     workouts_frame,
 )
+from pelodump.units import utc_time
 
 FORMATS = ("parquet", "csv", "ndjson")  # each written by polars' sink_<format>
 TABLES = ("workouts", "samples", "metrics_long", "segments", "locations", "rides")

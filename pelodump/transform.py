@@ -27,14 +27,13 @@ What some columns mean (the schemas below list them all):
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from itertools import accumulate, pairwise
 from operator import itemgetter
 from typing import Any
 
 import polars as pl
 
-from pelodump.units import convert, factor
+from pelodump.units import convert, factor, utc_time
 
 # Workout ids repeat millions of times across samples and metrics_long: categorical (a
 # dictionary of a few thousand ids) in every table, so the tables join with each other.
@@ -219,23 +218,6 @@ def _number(value: object) -> float | int | None:
 
 def _bool(value: object) -> bool | None:
     return value if isinstance(value, bool) else None
-
-
-def utc_time(value: object) -> datetime | None:
-    """Peloton's times are Unix seconds; an ISO string is accepted too."""
-    seconds = _number(value)
-    if seconds is not None:
-        try:
-            return datetime.fromtimestamp(seconds, UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    return None
 
 
 def _by_slug(items: object) -> dict[str, dict[str, Any]]:

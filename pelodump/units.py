@@ -9,6 +9,8 @@ typed columns (null) rather than guessed, and stays as sent in metrics_long.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 KM_PER_MILE = 1.609344
 M_PER_FOOT = 0.3048
 
@@ -78,3 +80,20 @@ def convert(value: object, unit: object, target: str | None) -> float | None:
         return None
     multiplier = factor(unit, target)
     return None if multiplier is None else value * multiplier
+
+
+def utc_time(value: object) -> datetime | None:
+    """Peloton's times are Unix seconds; an ISO string is accepted too. None for anything that
+    is not a time (a bad or out-of-range value is never an error)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return None

@@ -26,6 +26,7 @@ def modules_loaded_by(module: str) -> set[str]:
         ("pelodump.crawl", {"polars", "pelodump.tables", "pelodump.transform"}),
         ("pelodump.tables", {"aiohttp", "pelodump.api", "pelodump.auth", "pelodump.crawl"}),
         ("pelodump.verify", {"aiohttp", "polars"}),
+        ("pelodump.status", {"aiohttp", "polars"}),  # status reads labels, never tables
         ("pelodump.cli", {"aiohttp", "polars"}),  # `pelodump --help` stays quick
     ],
 )
