@@ -26,8 +26,8 @@ What some columns mean (the schemas below list them all):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from itertools import accumulate, pairwise
+from collections.abc import Iterator
+from itertools import accumulate
 from operator import itemgetter
 from typing import Any
 
@@ -459,6 +459,25 @@ def segment_rows(workout_id: str, graph: dict[str, Any]) -> list[dict[str, Any]]
 # --- the time series, batched -------------------------------------------------------------------
 
 
+# GPS point fields in the order GraphBatch keeps them, and each one's column in locations.
+_GPS_FIELDS = (
+    ("seconds_offset_from_start", "offset_s", pl.Int64()),
+    ("latitude", "latitude", pl.Float64()),
+    ("longitude", "longitude", pl.Float64()),
+    ("accuracy", "accuracy_m", pl.Float64()),
+    ("distance", "distance", pl.Float64()),
+    ("distance_display_unit", "distance_display_unit", pl.String()),
+)
+
+
+def _field_of_each(points: list[dict[str, Any]], name: str) -> list[Any]:
+    """One field of every GPS point (None where a point lacks it); map(itemgetter) runs in C."""
+    try:
+        return list(map(itemgetter(name), points))
+    except KeyError:
+        return [point.get(name) for point in points]
+
+
 class GraphBatch:
     """The time series, plan and GPS of a batch of workouts, turned into frames at once.
 
@@ -483,13 +502,15 @@ class GraphBatch:
         self.run_primary: list[bool] = []
         self.values: list[Any] = []
         self.segments: list[dict[str, Any]] = []
+        # One run per GPS segment (workout, segment_id, is_gap, points), and each point field
+        # as a flat list: the points' dicts are not kept.
         self.location_runs: list[tuple[int, str | None, bool | None, int]] = []
-        self.coordinates: list[dict[str, Any]] = []
+        self.gps: list[list[Any]] = [[] for _ in _GPS_FIELDS]
 
     @property
     def size(self) -> int:
         """Roughly how many values the batch holds: flush when it passes a limit."""
-        return len(self.offsets) + len(self.values) + len(self.coordinates)
+        return len(self.offsets) + len(self.values) + len(self.gps[0])
 
     def add(self, workout_id: str, graph: dict[str, Any]) -> dict[str, int]:
         """Take in one workout's graph; returns the workouts row's columns computed from it."""
@@ -506,13 +527,15 @@ class GraphBatch:
                 slug, unit = _str(metric.get("slug")), _str(metric.get("display_unit"))
                 runs.append((slug, unit, count, primary, kept))
         location_runs = []
-        coordinates: list[dict[str, Any]] = []
+        gps: list[list[Any]] = [[] for _ in _GPS_FIELDS]
         for segment in map(_dict, _list(graph.get("location_data"))):
             points = [p for p in _list(segment.get("coordinates")) if isinstance(p, dict)]
             if points:
                 segment_id, is_gap = _str(segment.get("segment_id")), _bool(segment.get("is_gap"))
                 location_runs.append((index, segment_id, is_gap, len(points)))
-                coordinates.extend(points)
+                if "locations" in self.tables:
+                    for kept, (name, _, _) in zip(gps, _GPS_FIELDS, strict=True):
+                        kept.extend(_field_of_each(points, name))
         # Nothing above can fail half-way through the lists below: commit in one go.
         self.workout_ids.append(workout_id)
         self.time_lengths.append(len(seconds))
@@ -526,13 +549,14 @@ class GraphBatch:
             self.values.extend(kept)
         if "locations" in self.tables:
             self.location_runs.extend(location_runs)
-            self.coordinates.extend(coordinates)
+            for column, kept in zip(self.gps, gps, strict=True):
+                column.extend(kept)
         if "segments" in self.tables:
             self.segments.extend(segment_rows(workout_id, graph))
         return {
             "samples_count": len(seconds),
             "metric_length_mismatches": mismatches,
-            "location_points": len(coordinates),
+            "location_points": sum(run[3] for run in location_runs),
         }
 
     def frames(
@@ -550,35 +574,25 @@ class GraphBatch:
         # The next batch is being parsed meanwhile: let it reuse this one's Python numbers
         # (a batch's worth) now rather than after the polars work below.
         self.offsets, self.values = [], []
-        # The time arrays laid end to end: each sample's workout (in the batch), and where
-        # each workout's samples start.
-        sample_workout = _run_of_each(self.time_lengths)
+        # The time arrays laid end to end: where each workout's samples start, and each
+        # sample's workout id.
         first_sample = [0, *accumulate(self.time_lengths)]
+        sample_ids = _expand(ids.to_frame(), first_sample, self.time_lengths)["workout_id"]
         tables: dict[str, pl.DataFrame] = {}
         unknown_units: set[tuple[str, str | None]] = set()
         if self.keep_values:
-            # The kept values arrays ("runs") laid end to end: each value's run, and its sample
-            # (its run's workout's first sample + its place in the run).
-            first_value = [0, *accumulate(self.run_length)]
-            value_run = _run_of_each(self.run_length)
-            shift = [first_sample[w] - first_value[r] for r, w in enumerate(self.run_workout)]
-            value_sample = pl.int_range(0, values.len(), eager=True) + pl.Series(shift).gather(
-                value_run
-            )
+            per_value, unknown_units = self._per_value(ids, first_sample, offsets.len())
+            per_value = per_value.with_columns(values)
             if "metrics_long" in self.tables:
-                tables["metrics_long"] = pl.DataFrame(
-                    [
-                        ids.gather(self.run_workout).gather(value_run),
-                        offsets.gather(value_sample),
-                        pl.Series("slug", self.run_slug, pl.Categorical).gather(value_run),
-                        values,
-                        pl.Series("unit", self.run_unit, pl.Categorical).gather(value_run),
-                    ]
+                tables["metrics_long"] = per_value.select(
+                    "workout_id",
+                    pl.lit(offsets).gather(pl.col("sample")).alias("offset_s"),
+                    "slug",
+                    "value",
+                    "unit",
                 )
             if "samples" in self.tables:
-                tables["samples"], unknown_units = self._samples(
-                    ids.gather(sample_workout), offsets, values, value_run, value_sample
-                )
+                tables["samples"] = self._samples(sample_ids, offsets, per_value)
         if "segments" in self.tables:
             tables["segments"] = _frame(self.segments, SEGMENTS_SCHEMA)
         if "locations" in self.tables:
@@ -586,29 +600,22 @@ class GraphBatch:
         if "workouts" not in self.tables:
             return tables, None, unknown_units
         # The median spacing of each workout's offsets (a workout's first has none).
-        spacing = offsets.diff()
-        spacing[[start for start, end in pairwise(first_sample) if end > start]] = None
         intervals = (
-            pl.DataFrame({"workout": sample_workout, "sample_interval_s": spacing})
-            .group_by("workout")
-            .agg(pl.col("sample_interval_s").median())
+            pl.DataFrame([sample_ids, offsets])
+            .group_by("workout_id", maintain_order=True)
+            .agg(pl.col("offset_s").diff().median().alias("sample_interval_s"))
         )
-        intervals = pl.DataFrame([ids.gather(intervals["workout"]), intervals["sample_interval_s"]])
         return tables, intervals, unknown_units
 
-    def _samples(
-        self,
-        workout_ids: pl.Series,
-        offsets: pl.Series,
-        values: pl.Series,
-        value_run: pl.Series,
-        value_sample: pl.Series,
+    def _per_value(
+        self, ids: pl.Series, first_sample: list[int], samples: int
     ) -> tuple[pl.DataFrame, set[tuple[str, str | None]]]:
-        """Samples: each known slug's values, converted, placed in their sample rows.
-
-        All columns live in one grid (column i is rows i*n .. i*n+n-1), filled by one scatter.
-        """
-        columns, multipliers = [], []  # per run: its samples column (or None), multiplier
+        """One row per kept value (without the value itself): its workout_id, slug and unit,
+        its `sample` (row in the batch's samples), and for the samples table its cell `at` in
+        a grid of the samples columns laid end to end (null when samples has no column for
+        it) and the `multiplier` that converts it; also the (slug, unit) pairs that cannot be
+        converted."""
+        at, multipliers = [], []
         unknown: set[tuple[str, str | None]] = set()
         for slug, unit, primary in zip(self.run_slug, self.run_unit, self.run_primary, strict=True):
             column = _SAMPLE_COLUMN.get(slug) if primary and slug else None
@@ -616,62 +623,84 @@ class GraphBatch:
             if column is not None and multiplier is None:
                 unknown.add((slug, unit))
                 column = None
-            columns.append(column)
+            at.append(None if column is None else column * samples)
             multipliers.append(multiplier)
+        runs = pl.DataFrame(
+            [
+                ids.gather(pl.Series(self.run_workout, dtype=pl.Int64)),
+                pl.Series("slug", self.run_slug, pl.Categorical),
+                pl.Series("unit", self.run_unit, pl.Categorical),
+                pl.Series("at", at, pl.Int64),
+                pl.Series("multiplier", multipliers, pl.Float64),
+            ]
+        )
+        starts = [first_sample[w] for w in self.run_workout]
+        return _expand(runs, starts, self.run_length, "sample"), unknown
+
+    def _samples(
+        self, sample_ids: pl.Series, offsets: pl.Series, per_value: pl.DataFrame
+    ) -> pl.DataFrame:
+        """Samples: each known slug's values, converted, placed in their sample rows.
+
+        All columns live in one grid (column i is rows i*n .. i*n+n-1), filled by one scatter.
+        """
         n = offsets.len()
-        at = pl.Series(columns, dtype=pl.Int64).gather(value_run) * n + value_sample
-        scaled = values * pl.Series(multipliers, dtype=pl.Float64).gather(value_run)
-        placed = at.is_not_null()  # the values of a column the samples table has
+        placed = per_value.filter(pl.col("at").is_not_null()).select(
+            pl.col("at") + pl.col("sample"), pl.col("value") * pl.col("multiplier")
+        )
         grid = pl.repeat(None, n * len(SAMPLE_METRICS), dtype=pl.Float64, eager=True)
-        grid.scatter(at.filter(placed), scaled.filter(placed))
-        samples = [workout_ids, offsets]
+        grid.scatter(placed["at"], placed["value"])
+        samples = [sample_ids, offsets]
         for i, (column, _) in enumerate(SAMPLE_METRICS.values()):
             series = grid.slice(i * n, n).alias(column)
             if column == "heart_rate_bpm":  # 0 bpm is how Peloton marks "no reading"
                 series = series.set(series == 0, None)
             samples.append(series)
-        return pl.DataFrame(samples), unknown
+        return pl.DataFrame(samples)
 
     def _locations(self, ids: pl.Series) -> pl.DataFrame:
-        points = self.coordinates
-
-        def field(name: str, dtype: pl.DataType) -> pl.Series:
-            try:  # map(itemgetter) runs in C: GPS points are many
-                values = list(map(itemgetter(name), points))
-            except KeyError:
-                values = [point.get(name) for point in points]
+        columns = {}
+        for (_, column, dtype), values in zip(_GPS_FIELDS, self.gps, strict=True):
             if dtype == pl.String:
-                return pl.Series(name, values, dtype, strict=False)
-            return _numbers(name, values, dtype)
-
+                columns[column] = pl.Series(column, values, dtype, strict=False)
+            else:
+                columns[column] = _numbers(column, values, dtype)
+        self.gps = [[] for _ in _GPS_FIELDS]
         workout, segment_id, is_gap, count = (
-            zip(*self.location_runs, strict=True) if points else ((),) * 4
+            zip(*self.location_runs, strict=True) if self.location_runs else ((),) * 4
         )
-        point_run = _run_of_each(count)
-        units = field("distance_display_unit", pl.String())
-        km = {u: factor(u, "km") for u in units.unique().to_list()}
-        return pl.DataFrame(
+        runs = pl.DataFrame(
             [
-                ids.gather(list(workout)).gather(point_run),
-                field("seconds_offset_from_start", pl.Int64()).alias("offset_s"),
-                field("latitude", pl.Float64()),
-                field("longitude", pl.Float64()),
-                field("accuracy", pl.Float64()).alias("accuracy_m"),
-                (field("distance", pl.Float64()) * units.replace_strict(km, default=None)).alias(
-                    "distance_km"
-                ),
-                pl.Series("is_gap", is_gap, dtype=pl.Boolean).gather(point_run),
-                pl.Series("segment_id", segment_id, dtype=pl.String).gather(point_run),
+                ids.gather(pl.Series(workout, dtype=pl.Int64)),
+                pl.Series("is_gap", is_gap, dtype=pl.Boolean),
+                pl.Series("segment_id", segment_id, dtype=pl.String),
             ]
         )
+        points = _expand(runs, [0, *accumulate(count)], list(count))
+        units = columns.pop("distance_display_unit")
+        km = {u: factor(u, "km") for u in units.unique().to_list()}
+        distance_km = columns.pop("distance") * units.replace_strict(km, default=None)
+        return (
+            pl.DataFrame([*columns.values(), distance_km.alias("distance_km")])
+            .hstack(points)
+            .select(LOCATIONS_SCHEMA.names())
+        )
 
 
-def _run_of_each(lengths: Iterable[int]) -> pl.Series:
-    """For runs of these lengths laid end to end, the index of the run of each element (an
-    empty run has none)."""
-    ends = pl.Series(list(accumulate(lengths)), dtype=pl.Int64)
-    total = ends[-1] if len(ends) else 0
-    return ends.search_sorted(pl.int_range(0, total, eager=True), side="right")
+def _expand(
+    runs: pl.DataFrame, starts: list[int], lengths: list[int], index: str | None = None
+) -> pl.DataFrame:
+    """Each row of `runs` repeated once per element of its run, for runs of these lengths
+    starting at these places when laid end to end; with `index`, each element's place. A run
+    of length 0 leaves no row."""
+    place = pl.Series(index or "_place", starts[: len(lengths)], dtype=pl.Int64)
+    end = place + pl.Series(lengths, dtype=pl.Int64)
+    expanded = (
+        runs.with_columns(pl.int_ranges(place, end).alias(place.name))
+        .filter(end > place)
+        .explode(place.name)
+    )
+    return expanded if index else expanded.drop(place.name)
 
 
 # --- the rides row ------------------------------------------------------------------------------
