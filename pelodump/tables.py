@@ -238,8 +238,10 @@ def iter_batches(
         return page[1].get(workout_id) if capture is not None else None
 
     def frames_of(batch: GraphBatch) -> TableBatch:
+        sealed = batch.seal()  # here, on the thread that parsed: it takes the GIL throughout
+
         def frames() -> dict[str, pl.DataFrame]:
-            tables_, batch_intervals, unknown = batch.frames()
+            tables_, batch_intervals, unknown = sealed.frames()
             if batch_intervals is not None:
                 intervals.append(batch_intervals)
             report.unknown_units |= unknown

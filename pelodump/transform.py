@@ -27,6 +27,7 @@ What some columns mean (the schemas below list them all):
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from itertools import accumulate
 from operator import itemgetter
 from typing import Any
@@ -459,14 +460,14 @@ def segment_rows(workout_id: str, graph: dict[str, Any]) -> list[dict[str, Any]]
 # --- the time series, batched -------------------------------------------------------------------
 
 
-# GPS point fields in the order GraphBatch keeps them, and each one's column in locations.
+# The fields of a GPS point that GraphBatch keeps, in this order (see GraphBatch._points).
 _GPS_FIELDS = (
-    ("seconds_offset_from_start", "offset_s", pl.Int64()),
-    ("latitude", "latitude", pl.Float64()),
-    ("longitude", "longitude", pl.Float64()),
-    ("accuracy", "accuracy_m", pl.Float64()),
-    ("distance", "distance", pl.Float64()),
-    ("distance_display_unit", "distance_display_unit", pl.String()),
+    "seconds_offset_from_start",
+    "latitude",
+    "longitude",
+    "accuracy",
+    "distance",
+    "distance_display_unit",
 )
 
 
@@ -482,8 +483,9 @@ class GraphBatch:
     """The time series, plan and GPS of a batch of workouts, turned into frames at once.
 
     `add` only extends flat lists (C-speed slices and extends of the lists orjson built);
-    `frames` makes one polars Series per column for the whole batch and does the unit
-    conversion, the keying on `seconds_since_pedaling_start` and the reshaping in polars.
+    `seal` makes one polars Series per column for the whole batch, and the SealedBatch it
+    returns does the unit conversion, the keying on `seconds_since_pedaling_start` and the
+    reshaping in polars.
     Values arrays longer or shorter than the time array are cut to the shorter length (the
     extra values have no time to be keyed on) and counted in `metric_length_mismatches`.
     """
@@ -534,7 +536,7 @@ class GraphBatch:
                 segment_id, is_gap = _str(segment.get("segment_id")), _bool(segment.get("is_gap"))
                 location_runs.append((index, segment_id, is_gap, len(points)))
                 if "locations" in self.tables:
-                    for kept, (name, _, _) in zip(gps, _GPS_FIELDS, strict=True):
+                    for kept, name in zip(gps, _GPS_FIELDS, strict=True):
                         kept.extend(_field_of_each(points, name))
         # Nothing above can fail half-way through the lists below: commit in one go.
         self.workout_ids.append(workout_id)
@@ -559,61 +561,37 @@ class GraphBatch:
             "location_points": sum(run[3] for run in location_runs),
         }
 
-    def frames(
-        self,
-    ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame | None, set[tuple[str, str | None]]]:
-        """The batch's tables, its sample intervals (workout_id, sample_interval_s) when the
-        workouts table is wanted, and the (slug, unit) pairs whose unit could not be converted.
+    def seal(self) -> SealedBatch:
+        """The batch's lists as polars columns (the lists are let go).
 
-        Everything is a handful of whole-column polars operations on the batch: no Python
-        loop over values, nor over rows.
+        This is the part that takes the GIL for every value: do it on the thread that parsed
+        the bodies. `SealedBatch.frames`, the whole-column polars work, can then run on
+        another thread while this one parses the next batch.
         """
         ids = pl.Series("workout_id", self.workout_ids, dtype=WORKOUT_ID)
-        offsets = _numbers("offset_s", self.offsets, pl.Int64())
-        values = _numbers("value", self.values, pl.Float64())
-        # The next batch is being parsed meanwhile: let it reuse this one's Python numbers
-        # (a batch's worth) now rather than after the polars work below.
-        self.offsets, self.values = [], []
-        # The time arrays laid end to end: where each workout's samples start, and each
-        # sample's workout id.
         first_sample = [0, *accumulate(self.time_lengths)]
-        sample_ids = _expand(ids.to_frame(), first_sample, self.time_lengths)["workout_id"]
-        tables: dict[str, pl.DataFrame] = {}
-        unknown_units: set[tuple[str, str | None]] = set()
-        if self.keep_values:
-            per_value, unknown_units = self._per_value(ids, first_sample, offsets.len())
-            per_value = per_value.with_columns(values)
-            if "metrics_long" in self.tables:
-                tables["metrics_long"] = per_value.select(
-                    "workout_id",
-                    pl.lit(offsets).gather(pl.col("sample")).alias("offset_s"),
-                    "slug",
-                    "value",
-                    "unit",
-                )
-            if "samples" in self.tables:
-                tables["samples"] = self._samples(sample_ids, offsets, per_value)
-        if "segments" in self.tables:
-            tables["segments"] = _frame(self.segments, SEGMENTS_SCHEMA)
-        if "locations" in self.tables:
-            tables["locations"] = self._locations(ids)
-        if "workouts" not in self.tables:
-            return tables, None, unknown_units
-        # The median spacing of each workout's offsets (a workout's first has none).
-        intervals = (
-            pl.DataFrame([sample_ids, offsets])
-            .group_by("workout_id", maintain_order=True)
-            .agg(pl.col("offset_s").diff().median().alias("sample_interval_s"))
+        sealed = SealedBatch(
+            tables=self.tables,
+            workouts=_runs_frame([ids], first_sample, self.time_lengths),
+            offsets=_numbers("offset_s", self.offsets, pl.Int64()),
         )
-        return tables, intervals, unknown_units
+        if self.keep_values:
+            sealed.runs, sealed.unknown_units = self._runs(ids, first_sample, len(self.offsets))
+            sealed.values = _numbers("value", self.values, pl.Float64())
+        self.offsets, self.values = [], []
+        if "segments" in self.tables:
+            sealed.segments = _frame(self.segments, SEGMENTS_SCHEMA)
+        if "locations" in self.tables:
+            sealed.points, sealed.point_runs = self._points(ids)
+        return sealed
 
-    def _per_value(
+    def _runs(
         self, ids: pl.Series, first_sample: list[int], samples: int
     ) -> tuple[pl.DataFrame, set[tuple[str, str | None]]]:
-        """One row per kept value (without the value itself): its workout_id, slug and unit,
-        its `sample` (row in the batch's samples), and for the samples table its cell `at` in
-        a grid of the samples columns laid end to end (null when samples has no column for
-        it) and the `multiplier` that converts it; also the (slug, unit) pairs that cannot be
+        """One row per kept values array (run): its workout_id, slug and unit, its samples
+        (`_start`, `_length`), and for the samples table its column's first cell `at` in a
+        grid of the samples columns laid end to end (null when samples has no column for it)
+        and the `multiplier` that converts it; also the (slug, unit) pairs that cannot be
         converted."""
         at, multipliers = [], []
         unknown: set[tuple[str, str | None]] = set()
@@ -625,82 +603,161 @@ class GraphBatch:
                 column = None
             at.append(None if column is None else column * samples)
             multipliers.append(multiplier)
-        runs = pl.DataFrame(
+        columns = [
+            ids.gather(pl.Series(self.run_workout, dtype=pl.Int64)),
+            pl.Series("slug", self.run_slug, pl.Categorical),
+            pl.Series("unit", self.run_unit, pl.Categorical),
+            pl.Series("at", at, pl.Int64),
+            pl.Series("multiplier", multipliers, pl.Float64),
+        ]
+        starts = [first_sample[w] for w in self.run_workout]
+        return _runs_frame(columns, starts, self.run_length), unknown
+
+    def _points(self, ids: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The GPS points (one row each, with `km`: what turns its distance into km), and
+        one row per GPS segment (workout_id, is_gap, segment_id and its points)."""
+        (offsets, latitudes, longitudes, accuracies, distances, units) = self.gps
+        try:
+            km = {unit: factor(unit, "km") for unit in set(units)}
+        except TypeError:  # a unit that cannot even be hashed (so no string): no factor
+            units = list(map(_str, units))
+            km = {unit: factor(unit, "km") for unit in set(units)}
+        points = pl.DataFrame(
             [
-                ids.gather(pl.Series(self.run_workout, dtype=pl.Int64)),
-                pl.Series("slug", self.run_slug, pl.Categorical),
-                pl.Series("unit", self.run_unit, pl.Categorical),
-                pl.Series("at", at, pl.Int64),
-                pl.Series("multiplier", multipliers, pl.Float64),
+                _numbers("offset_s", offsets, pl.Int64()),
+                _numbers("latitude", latitudes, pl.Float64()),
+                _numbers("longitude", longitudes, pl.Float64()),
+                _numbers("accuracy_m", accuracies, pl.Float64()),
+                _numbers("distance", distances, pl.Float64()),
+                pl.Series("km", list(map(km.__getitem__, units)), pl.Float64),
             ]
         )
-        starts = [first_sample[w] for w in self.run_workout]
-        return _expand(runs, starts, self.run_length, "sample"), unknown
-
-    def _samples(
-        self, sample_ids: pl.Series, offsets: pl.Series, per_value: pl.DataFrame
-    ) -> pl.DataFrame:
-        """Samples: each known slug's values, converted, placed in their sample rows.
-
-        All columns live in one grid (column i is rows i*n .. i*n+n-1), filled by one scatter.
-        """
-        n = offsets.len()
-        placed = per_value.filter(pl.col("at").is_not_null()).select(
-            pl.col("at") + pl.col("sample"), pl.col("value") * pl.col("multiplier")
-        )
-        grid = pl.repeat(None, n * len(SAMPLE_METRICS), dtype=pl.Float64, eager=True)
-        grid.scatter(placed["at"], placed["value"])
-        samples = [sample_ids, offsets]
-        for i, (column, _) in enumerate(SAMPLE_METRICS.values()):
-            series = grid.slice(i * n, n).alias(column)
-            if column == "heart_rate_bpm":  # 0 bpm is how Peloton marks "no reading"
-                series = series.set(series == 0, None)
-            samples.append(series)
-        return pl.DataFrame(samples)
-
-    def _locations(self, ids: pl.Series) -> pl.DataFrame:
-        columns = {}
-        for (_, column, dtype), values in zip(_GPS_FIELDS, self.gps, strict=True):
-            if dtype == pl.String:
-                columns[column] = pl.Series(column, values, dtype, strict=False)
-            else:
-                columns[column] = _numbers(column, values, dtype)
         self.gps = [[] for _ in _GPS_FIELDS]
         workout, segment_id, is_gap, count = (
             zip(*self.location_runs, strict=True) if self.location_runs else ((),) * 4
         )
-        runs = pl.DataFrame(
-            [
-                ids.gather(pl.Series(workout, dtype=pl.Int64)),
-                pl.Series("is_gap", is_gap, dtype=pl.Boolean),
-                pl.Series("segment_id", segment_id, dtype=pl.String),
-            ]
-        )
-        points = _expand(runs, [0, *accumulate(count)], list(count))
-        units = columns.pop("distance_display_unit")
-        km = {u: factor(u, "km") for u in units.unique().to_list()}
-        distance_km = columns.pop("distance") * units.replace_strict(km, default=None)
-        return (
-            pl.DataFrame([*columns.values(), distance_km.alias("distance_km")])
-            .hstack(points)
-            .select(LOCATIONS_SCHEMA.names())
-        )
+        columns = [
+            ids.gather(pl.Series(workout, dtype=pl.Int64)),
+            pl.Series("is_gap", is_gap, dtype=pl.Boolean),
+            pl.Series("segment_id", segment_id, dtype=pl.String),
+        ]
+        return points, _runs_frame(columns, [0, *accumulate(count)], list(count))
 
 
-def _expand(
-    runs: pl.DataFrame, starts: list[int], lengths: list[int], index: str | None = None
-) -> pl.DataFrame:
-    """Each row of `runs` repeated once per element of its run, for runs of these lengths
-    starting at these places when laid end to end; with `index`, each element's place. A run
-    of length 0 leaves no row."""
-    place = pl.Series(index or "_place", starts[: len(lengths)], dtype=pl.Int64)
-    end = place + pl.Series(lengths, dtype=pl.Int64)
-    expanded = (
-        runs.with_columns(pl.int_ranges(place, end).alias(place.name))
-        .filter(end > place)
-        .explode(place.name)
+@dataclass
+class SealedBatch:
+    """A GraphBatch's columns in polars, ready to become the batch's frames.
+
+    Values laid end to end (`offsets`: one per sample, `values`: one per kept value, `points`:
+    one per GPS point) and frames of runs (`workouts`: one per workout, `runs`: one per values
+    array, `point_runs`: one per GPS segment), each run saying where its elements start and
+    how many there are (`_start`, `_length`).
+    """
+
+    tables: set[str]
+    workouts: pl.DataFrame  # workout_id and its samples
+    offsets: pl.Series
+    runs: pl.DataFrame | None = None  # see GraphBatch._runs
+    values: pl.Series | None = None
+    unknown_units: set[tuple[str, str | None]] = field(default_factory=set)
+    segments: pl.DataFrame | None = None
+    points: pl.DataFrame | None = None
+    point_runs: pl.DataFrame | None = None
+
+    def frames(
+        self,
+    ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame | None, set[tuple[str, str | None]]]:
+        """The batch's tables, its sample intervals (workout_id, sample_interval_s) when the
+        workouts table is wanted, and the (slug, unit) pairs whose unit could not be converted.
+
+        The batch's tables are queries collected together: one call into polars, which lets
+        go of the GIL until they are all done (each call that does costs a wait for the
+        parsing thread to give the GIL back). Only the samples grid is filled afterwards.
+        """
+        n = self.offsets.len()
+        samples = pl.concat(
+            [_expand(self.workouts.lazy()), self.offsets.to_frame().lazy()], how="horizontal"
+        )
+        queries: dict[str, pl.LazyFrame] = {}
+        if self.runs is not None and self.values is not None:
+            # Each value with its run's columns and its `sample`: its row among the samples.
+            per_value = pl.concat(
+                [_expand(self.runs.lazy(), "sample"), self.values.to_frame().lazy()],
+                how="horizontal",
+            )
+            if "metrics_long" in self.tables:
+                queries["metrics_long"] = per_value.select(
+                    "workout_id",
+                    pl.lit(self.offsets).gather(pl.col("sample")).alias("offset_s"),
+                    "slug",
+                    "value",
+                    "unit",
+                )
+            if "samples" in self.tables:
+                queries["samples"] = samples
+                # The samples grid's cells and their converted values; 0 bpm is how Peloton
+                # marks "no reading".
+                heart_rate = _SAMPLE_COLUMN["heart_rate"] * n
+                value = pl.col("value") * pl.col("multiplier")
+                queries["cells"] = per_value.filter(pl.col("at").is_not_null()).select(
+                    pl.col("at") + pl.col("sample"),
+                    pl.when((pl.col("at") == heart_rate) & (value == 0))
+                    .then(None)
+                    .otherwise(value)
+                    .alias("value"),
+                )
+        if self.points is not None and self.point_runs is not None:
+            queries["locations"] = pl.concat(
+                [self.points.lazy(), _expand(self.point_runs.lazy())], how="horizontal"
+            ).select(
+                *LOCATIONS_SCHEMA.names()[:5],
+                (pl.col("distance") * pl.col("km")).alias("distance_km"),
+                *LOCATIONS_SCHEMA.names()[6:],
+            )
+        if "workouts" in self.tables:
+            # The median spacing of each workout's offsets (a workout's first has none).
+            queries["intervals"] = samples.group_by("workout_id", maintain_order=True).agg(
+                pl.col("offset_s").diff().median().alias("sample_interval_s")
+            )
+        tables = dict(zip(queries, pl.collect_all(queries.values()), strict=True))
+        if "cells" in tables:
+            cells = tables.pop("cells")
+            grid = pl.repeat(None, n * len(SAMPLE_METRICS), dtype=pl.Float64, eager=True)
+            grid.scatter(cells["at"], cells["value"])
+            tables["samples"] = tables["samples"].hstack(
+                [
+                    grid.slice(i * n, n).alias(name)
+                    for i, (name, _) in enumerate(SAMPLE_METRICS.values())
+                ]
+            )
+        if self.segments is not None:
+            tables["segments"] = self.segments
+        return tables, tables.pop("intervals", None), self.unknown_units
+
+
+def _runs_frame(columns: list[pl.Series], starts: list[int], lengths: list[int]) -> pl.DataFrame:
+    """Per-run columns with each run's `_start` and `_length` (see _expand)."""
+    return pl.DataFrame(
+        [
+            *columns,
+            pl.Series("_start", starts[: len(lengths)], dtype=pl.Int64),
+            pl.Series("_length", lengths, dtype=pl.Int64),
+        ]
     )
-    return expanded if index else expanded.drop(place.name)
+
+
+def _expand(runs: pl.LazyFrame, index: str | None = None) -> pl.LazyFrame:
+    """Each row of `runs` repeated once per element of its run (`_length` elements from
+    `_start`, in the run's elements laid end to end); with `index`, each element's place. A
+    run of length 0 leaves no row."""
+    end = pl.col("_start") + pl.col("_length")
+    expanded = (
+        runs.filter(pl.col("_length") > 0)
+        .with_columns(pl.int_ranges("_start", end).alias(index or "_place"))
+        .explode(index or "_place")
+        .drop("_start", "_length")
+    )
+    return expanded if index else expanded.drop("_place")
 
 
 # --- the rides row ------------------------------------------------------------------------------

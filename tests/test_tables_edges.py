@@ -27,6 +27,17 @@ MI = 1.609344
 START = 1_700_000_000  # 2023-11-14T22:13:20Z
 
 
+def gps_point(offset: int, unit: object) -> dict[str, Any]:
+    return {
+        "seconds_offset_from_start": offset,
+        "latitude": 40.0 + offset,
+        "longitude": -73.0,
+        "accuracy": 3,
+        "distance": 2.0,
+        "distance_display_unit": unit,
+    }
+
+
 def detail(workout_id: str, discipline: str = "cycling", start: int = START) -> dict[str, Any]:
     return {
         "id": workout_id,
@@ -100,6 +111,23 @@ ODD_GRAPHS: dict[str, dict[str, Any] | None] = {
         "summaries": {"not": "a list"},
         "segment_list": ["not a segment", {"name": 7}],
         "location_data": [{"coordinates": ["x", {"latitude": "north"}]}],
+    },
+    "odd_gps": {
+        "seconds_since_pedaling_start": [0, 1],
+        "metrics": [],
+        "location_data": [
+            {
+                "segment_id": "a",
+                "is_gap": False,
+                "coordinates": [
+                    gps_point(0, "mi"),
+                    gps_point(1, ["mi"]),  # a unit that cannot even be hashed
+                    gps_point(2, 5),
+                    gps_point(3, None),
+                ],
+            },
+            {"segment_id": "b", "is_gap": True, "coordinates": [{"latitude": 40.5}]},
+        ],
     },
     "numbers_as_text": {
         "seconds_since_pedaling_start": [0, 1.5, 2.0, "3", 4],
@@ -181,7 +209,19 @@ def test_odd_graphs_never_crash_and_lose_nothing_silently(odd_archive: Path, tmp
     assert strange["heart_rate_bpm"].to_list() == [100.0, None, None]
     assert rows["strange_types"]["location_points"] == 1  # "x" is not a point
     gps = pl.read_parquet(out / "locations.parquet")
-    assert gps.select("workout_id", "latitude", "is_gap").rows() == [("strange_types", None, None)]
+    assert by_workout(gps, "strange_types").select("latitude", "is_gap").rows() == [(None, None)]
+    # Each point's distance in its own unit; one that is no unit (or not a string) is null.
+    odd = by_workout(gps, "odd_gps").select(
+        "offset_s", "latitude", "accuracy_m", "distance_km", "is_gap", "segment_id"
+    )
+    assert odd.rows() == [
+        (0, 40.0, 3.0, pytest.approx(2 * MI), False, "a"),
+        (1, 41.0, 3.0, None, False, "a"),
+        (2, 42.0, 3.0, None, False, "a"),
+        (3, 43.0, 3.0, None, False, "a"),
+        (None, 40.5, None, None, True, "b"),
+    ]
+    assert rows["odd_gps"]["location_points"] == 5
 
     assert rows["no_graph"]["has_graph"] is False
     assert rows["no_graph"]["samples_count"] is None
