@@ -7,8 +7,9 @@ in a fresh child process:
 - the floor: decompress and orjson-parse every blob the build reads, nothing else;
 - the build: `build_tables` from opening the archive to the last file renamed into place.
 Reports the median wall time of each, their ratio, and the build's peak RSS (the child's
-ru_maxrss) against the raw JSON bytes the build reads. --write-results records the figures in
-bench/RESULTS.md under "## build".
+ru_maxrss) against the raw JSON bytes the build reads, with the peaks of its two parts: memory
+the build allocated, and pages mapped from files (mostly polars' own code). --write-results
+records the figures in bench/RESULTS.md under "## build".
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,7 @@ import orjson
 import zstandard
 
 from pelodump.archive import open_archive
-from pelodump.cli import use_lean_allocator
+from pelodump.cli import tune_polars_for_build
 from pelodump.sim.member import Member
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -172,14 +174,52 @@ def child_floor(archive_dir: str) -> dict[str, Any]:
     }
 
 
+def resident_mib() -> dict[str, float]:
+    """This process's resident memory now, in MiB, by kind: `anon` is memory it allocated
+    (Python's and polars' heaps, stacks), `file` the pages of files it maps (the code of
+    polars, Python and the other libraries: shared with the page cache, and reclaimable)."""
+    kinds = {"RssAnon:": "anon", "RssFile:": "file"}
+    with open("/proc/self/status") as status:
+        found = (line.split() for line in status)
+        return {kinds[f[0]]: int(f[1]) / 1024 for f in found if f and f[0] in kinds}
+
+
+class PeakResident:
+    """The peak of resident_mib() while a block runs, sampled every 5 ms on a thread (the
+    kernel keeps only the peak of the sum: VmHWM, ru_maxrss)."""
+
+    def __enter__(self) -> PeakResident:
+        self.peak = resident_mib()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.005):
+            for kind, mib in resident_mib().items():
+                self.peak[kind] = max(self.peak[kind], mib)
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+
 def child_build(archive_dir: str, out_dir: str) -> dict[str, Any]:
-    use_lean_allocator()  # as `pelodump build` does, before polars is imported
+    tune_polars_for_build()  # as `pelodump build` does, before polars is imported
     from pelodump import tables
 
     start, cpu = time.perf_counter(), cpu_seconds()
-    report = tables.build_tables(open_archive(archive_dir), Path(out_dir))
+    with PeakResident() as resident:
+        report = tables.build_tables(open_archive(archive_dir), Path(out_dir))
     seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
-    return {"seconds": seconds, "cpu": cpu, "rows": report.rows, "skipped": len(report.skipped)}
+    return {
+        "seconds": seconds,
+        "cpu": cpu,
+        "rows": report.rows,
+        "skipped": len(report.skipped),
+        "peak": resident.peak,
+    }
 
 
 def child_imports() -> dict[str, Any]:
@@ -187,7 +227,7 @@ def child_imports() -> dict[str, Any]:
 
     from pelodump import tables  # noqa: F401
 
-    return {"seconds": 0.0}
+    return {"seconds": 0.0, "resident": resident_mib()}
 
 
 def run_child(*args: str) -> tuple[dict[str, Any], float]:
@@ -265,13 +305,15 @@ def main() -> None:
             builds.append(build)
             rss.append(peak)
             assert build["skipped"] == 0, "the simulated archive must build without problems"
-        _, import_rss = run_child("imports")
+        imports, import_rss = run_child("imports")
         floor_s = statistics.median(f["seconds"] for f in floors)
         build_s = statistics.median(b["seconds"] for b in builds)
         floor_cpu = statistics.median(f["cpu"] for f in floors)
         hashed_s = statistics.median(f["hashed_seconds"] for f in floors)
         hashed_cpu = statistics.median(f["hashed_cpu"] for f in floors)
         build_cpu = statistics.median(b["cpu"] for b in builds)
+        anon = statistics.median(b["peak"]["anon"] for b in builds)
+        file = statistics.median(b["peak"]["file"] for b in builds)
         raw_mib = floor["raw_bytes"] / 1024**2
         rows = build["rows"]
         table_bytes = sum(p.stat().st_size for p in (Path(tmp) / "tables").iterdir())
@@ -296,6 +338,10 @@ def main() -> None:
         f"peak RSS of the build: {statistics.median(rss):,.0f} MiB median, {max(rss):,.0f} "
         f"max (of which ~{import_rss:,.0f} MiB is Python + polars after import) "
         f"= {max(rss) / raw_mib:.2f}x the raw JSON",
+        f"of it, by kind (peaks sampled every 5 ms): memory the build allocated {anon:,.0f} MiB "
+        f"median = {anon / raw_mib:.2f}x the raw JSON (~{imports['resident']['anon']:,.0f} MiB "
+        f"of it after import); pages mapped from files (the code of polars and Python, shared "
+        f"and reclaimable) {file:,.0f} MiB, which varies with what the page cache holds",
         f"tables on disk (parquet): {table_bytes / 1024**2:,.0f} MiB",
     ]
     print("\n".join(figures))

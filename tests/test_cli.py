@@ -94,27 +94,34 @@ def test_debug_shows_the_traceback_that_is_otherwise_one_line(tmp_path) -> None:
     assert "Traceback" in debug.stderr and "ArchiveError" in debug.stderr
 
 
-_SHOW_POLARS_ALLOCATOR = (
-    "from pelodump.cli import use_lean_allocator; use_lean_allocator(); "
-    "import os, polars; print(os.environ['_RJEM_MALLOC_CONF'])"
+_SHOW_POLARS_SETTINGS = (
+    "from pelodump.cli import tune_polars_for_build; tune_polars_for_build(); "
+    "import os, polars; print(polars.thread_pool_size(), os.environ['_RJEM_MALLOC_CONF'])"
 )
 
 
-def test_build_asks_polars_for_a_lean_allocator_unless_the_user_chose_one() -> None:
-    """polars merges `_RJEM_MALLOC_CONF` into its own allocator settings when it is imported:
-    the build's choice must reach it, and a user's own setting must win."""
-    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+def test_build_tunes_polars_threads_and_allocator_unless_the_user_chose() -> None:
+    """polars reads POLARS_MAX_THREADS and merges `_RJEM_MALLOC_CONF` into its own allocator
+    settings when it is imported: the build's choices must reach it, and a user's own must win."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"_RJEM_MALLOC_CONF", "POLARS_MAX_THREADS"}
+    }
+    cpus = os.cpu_count() or 1
     ours = subprocess.run(
-        [sys.executable, "-c", _SHOW_POLARS_ALLOCATOR], env=env, capture_output=True, text=True
+        [sys.executable, "-c", _SHOW_POLARS_SETTINGS], env=env, capture_output=True, text=True
     )
-    assert ours.stdout.strip().endswith(f",narenas:{os.cpu_count()},tcache:false"), ours
+    threads, allocator = ours.stdout.split()
+    assert int(threads) == max(1, cpus - 1), ours
+    assert allocator.endswith(f",narenas:{cpus},tcache:false"), ours
     theirs = subprocess.run(
-        [sys.executable, "-c", _SHOW_POLARS_ALLOCATOR],
-        env=env | {"_RJEM_MALLOC_CONF": "narenas:3"},
+        [sys.executable, "-c", _SHOW_POLARS_SETTINGS],
+        env=env | {"_RJEM_MALLOC_CONF": "narenas:3", "POLARS_MAX_THREADS": "3"},
         capture_output=True,
         text=True,
     )
-    assert theirs.stdout.strip().endswith(",narenas:3"), theirs
+    threads, allocator = theirs.stdout.split()
+    assert int(threads) == 3, theirs
+    assert allocator.endswith(",narenas:3"), theirs
 
 
 def test_a_reader_that_goes_away_early_is_no_error(tmp_path: Path) -> None:
