@@ -116,8 +116,8 @@ def tune_polars_for_build() -> None:
     - `POLARS_MAX_THREADS`: one thread fewer than the CPUs (at least one). A build's parsing
       thread keeps one CPU busy with Python all along; a polars pool as large as the machine
       puts a thread on that CPU too, and the two slow each other down. Measured on
-      bench/build.py (2 CPUs, 4 alternating pairs): 3.65-3.76 s against 4.11-4.63 s, 0.8 s
-      less CPU time.
+      bench/build.py (2 CPUs, 8 pairs in alternating order): median 3.62 s against 3.92 s,
+      0.4 s less CPU time.
     - `_RJEM_MALLOC_CONF` (merged into polars' own allocator defaults): one jemalloc arena per
       CPU instead of four, and no per-thread caches. A build's threads hand frames to each
       other, and every arena and cache kept its own freed memory: measured, 20 MiB less at the
