@@ -41,71 +41,54 @@ The floor: the issue defines it as decompressing and parsing every blob the buil
 (first figure). `Archive.read_blob` also checks each body's SHA-256, which the build cannot
 skip (a damaged blob must never become rows); the second floor includes that check.
 
-How the build runs: the main thread reads and parses the blobs and gathers each batch of
-{batch:,} values into flat lists (the Python work: one core at most, the GIL); a worker
-thread turns the previous batch into frames with eager polars column operations; each table's
-file is written while the batches come, by a polars sink on a thread of its own (no part
-files). The cycle collector is paused meanwhile, and `pelodump build` (and this benchmark's
-build child) asks polars' allocator for one arena per CPU and no per-thread caches.
+How the build runs: the main thread reads and parses the blobs, gathers each batch of
+{batch:,} values into flat lists and turns them into polars columns (GraphBatch.seal: all the
+work that holds the GIL); a worker thread turns the previous batch's columns into frames with
+one pl.collect_all (no GIL until it is done); each table's file is written while the batches
+come, by a polars sink on a thread of its own (no part files). The cycle collector is paused
+meanwhile, and `pelodump build` (and this benchmark's build child) gives polars one thread
+fewer than the CPUs and one allocator arena per CPU without thread caches.
 
-Where the time goes: the build is bound by the GIL. py-spy --gil --nonblocking (250 Hz) finds
-a thread holding it ~2.9 s of a ~3.7 s build: the main thread ~1.7 s (orjson ~0.9 s of it),
-the frames worker ~1.2 s (making the batch's Python numbers and GPS points polars columns
-~0.5 s, freeing them ~0.15 s, the rest the Python side of ~40 polars calls a batch), the sinks
-next to nothing. The parquet encoding (~1.6 s of CPU, most of it dictionary encoding, not
-zstd) and the polars column work run beside them on the second core. Per
-/proc/<tid>/schedstat the main thread is on a CPU ~1.9 s, runnable but waiting for one ~0.6 s,
-and asleep ~1.2 s (the GIL, and the worker when it falls behind). CPU per thread
-(/proc/self/task): main ~2.1 s, frames worker ~1.8 s (of which ~1.07 s holding the GIL: the
-batch's numbers 0.26 s, GPS points 0.19 s, freeing the numbers 0.13 s, the rest spread over
-~90 polars calls a batch), polars' streaming executor (the sinks' encoding) ~1.8 s. The main
-thread waits for the worker 0.3-0.4 s in all: the GIL, not the pipeline, sets the pace.
-Peak RSS: ~51 MiB after imports, ~10 MiB the archive's index and the list of workouts, ~10 MiB
-the sinks' threads before any data; the rest the batches being read, framed and encoded. A
-larger batch trades memory for time: 300,000 values took ~7% less time for ~30 MiB more.
-The machine is shared with other sessions: runs vary by +-15% (CPU time too), hence the
-per-run ratios, and small changes need many alternating runs to be told apart from noise.
+Where the time goes (per-thread CPU from /proc/self/task, and each step timed on the main
+thread): the main thread is the critical path, busy ~3.3 s of a ~3.5 s build: reading,
+decompressing and hashing ~0.55 s, orjson ~1.0 s, making the polars columns ~0.95 s (about
+17 ns a number: a JSON array of ints and floats takes polars' slower path), the batch lists
+~0.4 s, the workouts rows ~0.2 s. The other CPU encodes the files (~1.8 s) and makes the
+frames (~0.45 s), with time to spare. With every frame dropped instead of written the build
+takes ~2.9 s: the main thread alone is ~2.8x the floor, and the encoding beside it slows it
+by ~0.5 s (8 runs in alternating order). In the build, orjson takes 1.5x its time in the
+floor, and every step ~1.5-2x its time alone: the two CPUs share the caches and the memory.
 
-Kept after alternating runs: reading a blob with os.open/fstat/read/close (fewer system calls,
-each a chance for another thread to take the GIL): the main thread's own work 1.75 -> 1.69 s.
-Tried and not kept (each measured in alternating runs): making the numbers and GPS points
-polars columns every 32,768 values as they are parsed (in the cache) instead of once a batch -
-5% faster in one quiet spell, no different in 18 later pairs; cutting the `values` and time
-arrays out of each graph's bytes for polars to parse (orjson parsing the rest): orjson and its
-floats are faster than polars' JSON readers (read_ndjson, str.json_decode: 50-90 ns a number
-against ~35 ns for orjson plus the conversion), the cutting cost the main thread more than
-orjson saved, and the build took 4.0-4.2 s; extracting the GPS fields at parse time (no gain);
-reading blobs ahead on a thread (file, zstd and SHA-256 release the GIL) - 0.3 s slower, the
-reader competes for the GIL too; each batch as one lazy query collected with pl.collect_all -
-the query building moved to the main thread and the literal columns made the queries slower:
-4.0 s; each workout's arrays made polars columns as it is read - 0.2-0.3 s slower (a polars
-call per workout); jemalloc decay settings (dirty_decay_ms:0 cut ~35 MiB at 1.3x the CPU
-time; 300-1000 ms: no change); POLARS_MAX_THREADS=1, other GIL switch intervals (0.2-20 ms),
-a lower priority for the other threads, or for polars' own (no gain: a thread holding the GIL
-then waits for a core); parquet without statistics, zstd level 1, or lz4 (0.1-0.35 s less CPU,
-but lz4 doubles the files, and the other gains were within the noise); smaller row groups or
-batches (100,000 values: 6 MiB less for 0.25 s more); two batches in flight instead of one, so
-that the parser never waits for the worker (no faster in 6 alternating pairs, 6 MiB more).
-Where the sinks' memory goes: with every frame dropped instead of written the peak is ~124 MiB
-(csv sinks: 142, ndjson: 196, parquet: 157). It is not row groups waiting to be encoded: row
-groups of 30,000-100,000 rows, POLARS_INFLIGHT_SINK_MORSEL_LIMIT=1 or 2 and
-POLARS_IDEAL_SINK_MORSEL_SIZE_ROWS=30000 leave the peak where it was; jemalloc purging freed
-pages at once (background thread, dirty_decay_ms:0) takes 16 MiB off for 1.4x the CPU time.
+This round (each change measured in alternating order, ABBA: run twice in a row, the same
+build was often faster the second time, by up to 0.5 s): the frames worker used to make the
+Series from the batch's Python lists and then ~45 eager polars calls per batch; each call
+gave up the GIL and waited to get it back from the parsing thread (3.5 s of wall time in the
+worker for 0.75 s of its CPU). Making the columns on the parsing thread and the frames in one
+collect_all, and polars' pool at one thread fewer than the CPUs (median 3.62 s against 3.92 s
+on its own, 0.4 s less CPU), took the build from a median of 4.10 s to 3.75 s (8 pairs
+against the round's first commit). Tried and not kept: reading blobs ahead on a thread again
+(slower in 4 of 4 pairs), never purging jemalloc's freed pages (no faster in 6 pairs, 16,000
+fewer page faults), GIL switch intervals of 0.5-1 ms, parquet without statistics, with lz4
+or snappy, or row groups of 65,536 rows (all within the noise). A larger batch still trades
+memory for time: 300,000 values took 10-20% less time for 30-40 MiB more.
 
-Run to run, on this shared machine: the same code measured 3.63 s (3.05x) on a quiet morning
-and 3.74-3.96 s (3.11-3.23x) in busier hours, its CPU time moving with it (5.30-5.81 s); hence
-alternating runs of old and new code for every comparison (6 pairs of this session's start and
-end: 3.66-3.89 s against 3.72-3.95 s, the same).
+Memory: the peak RSS counts two kinds of pages. Those the build allocated (Python's heap,
+polars' frames and sinks, ~31 MiB of it after import) are the build's own; those mapped from
+files are the code of polars and Python, shared with the page cache and reclaimable, and how
+many of them a process counts depends on what the page cache held before it started (the
+kernel maps cached neighbours of a faulting page): 44-77 MiB in this round's runs of the
+same build. With every frame dropped the allocated peak is ~85 MiB instead of ~110 MiB: the
+six sinks hold ~25 MiB. The batch size hardly moves it (50,000 values: -5 MiB).
 
 Earlier rounds (same machine, same archive): commit 7c3ee54 built in 4.85 s, 3.45x the floor
 with SHA-256, CPU 6.77 s, peak RSS 210 MiB; streaming the tables into their files (instead of
 part files read back), smaller batches freed early and the paused cycle collector reached
-3.64 s and 184 MiB; the allocator settings and eager column operations 157 MiB.
-
-Scaling (`python bench/build.py --workouts 10000 --repeat 2`): 10,000 workouts, 632 MiB of raw
-JSON, 39.9 M metrics_long rows: build 13.19 s = 3.24x the floor (3.15x with SHA-256), peak
-RSS 201 MiB = 0.32x the raw JSON. What grows with the history is the per-workout state (the
-archive's index, the list of workouts, the workouts rows); the batches do not grow.
+3.64 s and 184 MiB; the allocator settings and eager column operations 157 MiB. Tried then
+and not kept: cutting the number arrays out of each graph's bytes for polars' JSON readers
+(slower than orjson), one lazy query per batch built on the main thread, two batches in
+flight, GIL switch intervals of 0.2-20 ms, jemalloc decay settings. The machine is shared
+with other sessions: the same code measured 3.05x on a quiet morning and 3.88x at the start
+of this round, hence the per-run ratios and the alternating runs.
 """
 KINDS = ("workouts_page", "workout", "performance_graph", "ride_details")
 

@@ -3,9 +3,10 @@
 Everything here reads the archive alone; it never touches the network (nor imports what does).
 The tables are built from the latest successful capture of each workout, performance graph,
 workouts page and class (ride details), batch by batch so that memory stays flat however long
-the history: a batch of a few dozen workouts becomes frames (on a worker thread, while the next
-batch is read), is handed to each table's file as it is being written (a polars sink per
-table, on a thread of its own), and is dropped; at the end the files are renamed into place.
+the history: a batch of a few dozen workouts is turned into polars columns where it was parsed,
+becomes frames on a worker thread (one polars call, while the next batch is read), is handed
+to each table's file as it is being written (a polars sink per table, on a thread of its own),
+and is dropped; at the end the files are renamed into place.
 
 Notebook use:
 
@@ -211,8 +212,9 @@ def iter_batches(
     """The wanted tables, batch by batch: graph tables every BATCH_VALUES values, then the
     workouts table (sorted, complete) and the rides table once each at the end.
 
-    Reading and parsing happen here; each batch yielded is a function that turns what was read
-    into frames, so a caller can run it on another thread while the next batch is read. Call
+    Reading, parsing and making polars columns (the work that holds the GIL) happen here; each
+    batch yielded is a function that turns those columns into frames, so a caller can run it on
+    another thread while the next batch is read. Call
     them in the order given: the workouts batch uses what the graph batches computed.
     """
     details = archive.latest_of_kind("workout")
@@ -388,8 +390,8 @@ def build_tables(
             for name, frame in batch().items():
                 sinks[name].add(frame)
 
-        # One thread turns batch k into frames for the sinks (polars, mostly without the GIL)
-        # while this one reads and parses batch k+1; never more than one batch waits.
+        # One thread turns batch k into frames for the sinks (polars, without the GIL) while
+        # this one reads and parses batch k+1; never more than one batch waits.
         with ThreadPoolExecutor(max_workers=1) as writer:
             in_flight: Future[None] | None = None
             selection = selection or Selection()

@@ -707,12 +707,10 @@ class SealedBatch:
                     .alias("value"),
                 )
         if self.points is not None and self.point_runs is not None:
-            queries["locations"] = pl.concat(
-                [self.points.lazy(), _expand(self.point_runs.lazy())], how="horizontal"
-            ).select(
-                *LOCATIONS_SCHEMA.names()[:5],
-                (pl.col("distance") * pl.col("km")).alias("distance_km"),
-                *LOCATIONS_SCHEMA.names()[6:],
+            queries["locations"] = (
+                pl.concat([self.points.lazy(), _expand(self.point_runs.lazy())], how="horizontal")
+                .with_columns(distance_km=pl.col("distance") * pl.col("km"))
+                .select(LOCATIONS_SCHEMA.names())
             )
         if "workouts" in self.tables:
             # The median spacing of each workout's offsets (a workout's first has none).
