@@ -112,6 +112,16 @@ ODD_GRAPHS: dict[str, dict[str, Any] | None] = {
         "segment_list": ["not a segment", {"name": 7}],
         "location_data": [{"coordinates": ["x", {"latitude": "north"}]}],
     },
+    "whole_and_fractional": {  # ints and floats in one array, a number past Int64, true
+        "seconds_since_pedaling_start": [0, 1, 2],
+        "metrics": [
+            series("speed", [1.5, 2.5, 3.5], unit="kph"),
+            series("cadence", [80, 81, 82], unit="rpm"),
+            series("output", [1, 2, 3.5]),  # whole numbers, then a fraction
+            series("resistance", [40.5, 41, 42], unit="%"),
+            series("heart_rate", [120, 2**64 - 1, True], unit="bpm"),
+        ],
+    },
     "odd_gps": {
         "seconds_since_pedaling_start": [0, 1],
         "metrics": [],
@@ -203,6 +213,17 @@ def test_odd_graphs_never_crash_and_lose_nothing_silently(odd_archive: Path, tmp
     assert by_workout(samples, "unknown_slug_and_unit")["speed_kph"].to_list() == [None, None]
     assert rows["unknown_slug_and_unit"]["avg_speed_kph"] is None
     assert ("speed", "furlongs/h") in report.unknown_units
+
+    mixed = by_workout(samples, "whole_and_fractional")
+    assert mixed.select("speed_kph", "cadence_rpm", "output_w", "resistance_pct").rows() == [
+        (1.5, 80.0, 1.0, 40.5),
+        (2.5, 81.0, 2.0, 41.0),
+        (3.5, 82.0, 3.5, 42.0),
+    ]
+    assert mixed["heart_rate_bpm"].to_list() == [120.0, float(2**64 - 1), 1.0]
+    assert by_workout(long, "whole_and_fractional")["slug"].to_list() == [
+        slug for slug in ("speed", "cadence", "output", "resistance", "heart_rate") for _ in "abc"
+    ]
 
     strange = by_workout(samples, "strange_types")
     assert strange["offset_s"].to_list() == [0, None, 2]
