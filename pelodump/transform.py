@@ -235,18 +235,22 @@ def metric_arrays(graph: dict[str, Any]) -> Iterator[tuple[dict[str, Any], bool]
 
     The graph's own metrics come first; then the `alternatives` they carry (a Tread's `speed`
     lives inside `pace`) whose slug no metric of the graph already has. When a slug repeats, the
-    first array is the one the samples table uses (`True`); the others are still yielded.
+    first array is the one the samples table uses (`True`); the others are still yielded. Only
+    a string is a slug: an array without one is yielded too, and stands for nothing.
     """
     metrics = [m for m in _list(graph.get("metrics")) if isinstance(m, dict)]
-    seen: set[object] = set()
+    seen: set[str] = set()
     for metric in metrics:
-        slug = metric.get("slug")
+        slug = _str(metric.get("slug"))
         yield metric, slug not in seen
-        seen.add(slug)
+        if slug is not None:
+            seen.add(slug)
     for metric in metrics:
         for alternative in _list(metric.get("alternatives")):
-            if isinstance(alternative, dict) and alternative.get("slug") not in seen:
-                seen.add(alternative.get("slug"))
+            slug = _str(_dict(alternative).get("slug"))
+            if isinstance(alternative, dict) and slug not in seen:
+                if slug is not None:
+                    seen.add(slug)
                 yield alternative, True
 
 
@@ -335,7 +339,7 @@ def workout_row(
 
     Either may be None: the row then holds what the other one knows. The columns computed from
     the samples are null here: GraphBatch.add returns `samples_count` and the like, and
-    GraphBatch.frames the `sample_interval_s`.
+    SealedBatch.frames the `sample_interval_s`.
     """
     detail, graph = detail or {}, graph or {}
     ride = _dict(detail.get("ride"))

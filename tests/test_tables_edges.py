@@ -49,7 +49,7 @@ def detail(workout_id: str, discipline: str = "cycling", start: int = START) -> 
     }
 
 
-def series(slug: str, values: Any, unit: str = "watts", **extra: Any) -> dict[str, Any]:
+def series(slug: object, values: Any, unit: str = "watts", **extra: Any) -> dict[str, Any]:
     return {"slug": slug, "display_unit": unit, "values": values, **extra}
 
 
@@ -120,6 +120,14 @@ ODD_GRAPHS: dict[str, dict[str, Any] | None] = {
             series("output", [1, 2, 3.5]),  # whole numbers, then a fraction
             series("resistance", [40.5, 41, 42], unit="%"),
             series("heart_rate", [120, 2**64 - 1, True], unit="bpm"),
+        ],
+    },
+    "slugs_that_are_no_strings": {
+        "seconds_since_pedaling_start": [0, 1],
+        "metrics": [
+            series(["x"], [1, 2]) | {"alternatives": [{"slug": {"a": 1}, "values": [3, 4]}]},
+            series(None, [5, 6]),
+            series("cadence", [7, 8], unit="rpm"),
         ],
     },
     "odd_gps": {
@@ -213,6 +221,15 @@ def test_odd_graphs_never_crash_and_lose_nothing_silently(odd_archive: Path, tmp
     assert by_workout(samples, "unknown_slug_and_unit")["speed_kph"].to_list() == [None, None]
     assert rows["unknown_slug_and_unit"]["avg_speed_kph"] is None
     assert ("speed", "furlongs/h") in report.unknown_units
+
+    # A slug that is not a string (even one that cannot be hashed) names no column; its values
+    # are kept in metrics_long, with no slug.
+    unnamed = by_workout(long, "slugs_that_are_no_strings")
+    assert unnamed.select("slug", "value").rows() == [
+        (None, 1.0), (None, 2.0), (None, 5.0), (None, 6.0),
+        ("cadence", 7.0), ("cadence", 8.0), (None, 3.0), (None, 4.0),
+    ]  # fmt: skip
+    assert by_workout(samples, "slugs_that_are_no_strings")["cadence_rpm"].to_list() == [7.0, 8.0]
 
     mixed = by_workout(samples, "whole_and_fractional")
     assert mixed.select("speed_kph", "cadence_rpm", "output_w", "resistance_pct").rows() == [
