@@ -106,7 +106,7 @@ def test_build_tunes_polars_threads_and_allocator_unless_the_user_chose() -> Non
     env = {
         k: v for k, v in os.environ.items() if k not in {"_RJEM_MALLOC_CONF", "POLARS_MAX_THREADS"}
     }
-    cpus = os.cpu_count() or 1
+    cpus = len(os.sched_getaffinity(0))
     ours = subprocess.run(
         [sys.executable, "-c", _SHOW_POLARS_SETTINGS], env=env, capture_output=True, text=True
     )
