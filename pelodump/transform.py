@@ -582,11 +582,13 @@ class GraphBatch:
         if self.keep_values:
             sealed.runs, sealed.unknown_units = self._runs(ids, first_sample, len(self.offsets))
             sealed.values = _numbers("value", self.values, pl.Float64())
+        # Let go of the batch's Python numbers now: the next batch is parsed meanwhile.
         self.offsets, self.values = [], []
         if "segments" in self.tables:
             sealed.segments = _frame(self.segments, SEGMENTS_SCHEMA)
         if "locations" in self.tables:
             sealed.points, sealed.point_runs = self._points(ids)
+        self.gps = [[] for _ in _GPS_FIELDS]
         return sealed
 
     def _runs(
@@ -622,10 +624,11 @@ class GraphBatch:
         one row per GPS segment (workout_id, is_gap, segment_id and its points)."""
         (offsets, latitudes, longitudes, accuracies, distances, units) = self.gps
         try:
-            km = {unit: factor(unit, "km") for unit in set(units)}
+            kinds = set(units)
         except TypeError:  # a unit that cannot even be hashed (so no string): no factor
             units = list(map(_str, units))
-            km = {unit: factor(unit, "km") for unit in set(units)}
+            kinds = set(units)
+        km = {unit: factor(unit, "km") for unit in kinds}
         points = pl.DataFrame(
             [
                 _numbers("offset_s", offsets, pl.Int64()),
@@ -636,7 +639,6 @@ class GraphBatch:
                 pl.Series("km", list(map(km.__getitem__, units)), pl.Float64),
             ]
         )
-        self.gps = [[] for _ in _GPS_FIELDS]
         workout, segment_id, is_gap, count = (
             zip(*self.location_runs, strict=True) if self.location_runs else ((),) * 4
         )
