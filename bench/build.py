@@ -40,6 +40,8 @@ NOTES = """
 The floor: the issue defines it as decompressing and parsing every blob the build reads
 (first figure). `Archive.read_blob` also checks each body's SHA-256, which the build cannot
 skip (a damaged blob must never become rows); the second floor includes that check.
+The floors and the build run with every blob file read once just before, untimed: they time
+the work, not the disk.
 
 How the build runs: the main thread reads and parses the blobs, gathers each batch of
 {batch:,} values into flat lists and turns them into polars columns (GraphBatch.seal: all the
@@ -71,6 +73,18 @@ against the round's first commit). Tried and not kept: reading blobs ahead on a 
 fewer page faults), GIL switch intervals of 0.5-1 ms, parquet without statistics, with lz4
 or snappy, or row groups of 65,536 rows (all within the noise). A larger batch still trades
 memory for time: 300,000 values took 10-20% less time for 30-40 MiB more.
+
+What stands between the build and 3x the floor (measured 2026-12-01, the machine ~1.7x
+slower than for the figures above, so in shares of the floor): the build's CPU time, 5.3-5.8x
+the floor's, allows no less than 2.6-2.9x the floor on two CPUs however it is shared out, and
+the threads that need the GIL hold it for ~3.2x the floor's time between them (the main
+thread ~3x; the frames worker ~0.2x, a third of it in the Series.scatter that fills the
+samples grid). Each blob read gives the GIL up four times (open, fstat, read, close) and 1%
+of reads wait 1-5 ms to get it back. No other parser turns numbers into something polars
+takes faster than orjson does (arrays of 1,800 numbers, one process): polars'
+str.json_decode 126 ns a number, split and cast 62 ns, orjson 56 ns. pysimdjson's as_buffer
+would skip the Python numbers, at the price of two dependencies (it and numpy) and a floor
+that is no longer orjson's.
 
 Memory: the peak RSS counts two kinds of pages. Those the build allocated (Python's heap,
 polars' frames and sinks, ~31 MiB of it after import) are the build's own; those mapped from
@@ -137,9 +151,19 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def warm_page_cache(archive_dir: str) -> None:
+    """Read every blob file once, untimed: this machine's kernel pages out files left unread for
+    a few seconds, and a floor or build that read them from disk would time the disk."""
+    archive = open_archive(archive_dir)
+    for kind in KINDS:
+        for capture in archive.latest_of_kind(kind).values():
+            archive.blob_path(capture.blob).read_bytes()
+
+
 def child_floor(archive_dir: str) -> dict[str, Any]:
     """Two floors: the issue's (read, decompress and parse each blob), and the same with the
     SHA-256 check `Archive.read_blob` makes (work the build cannot skip)."""
+    warm_page_cache(archive_dir)
     archive = open_archive(archive_dir)
     captures = [c for kind in KINDS for c in archive.latest_of_kind(kind).values()]
     decompressor = zstandard.ZstdDecompressor()
@@ -197,6 +221,7 @@ def child_build(archive_dir: str, out_dir: str) -> dict[str, Any]:
     tune_polars_for_build()  # as `pelodump build` does, before polars is imported
     from pelodump import tables
 
+    warm_page_cache(archive_dir)
     start, cpu = time.perf_counter(), cpu_seconds()
     with PeakResident() as resident:
         report = tables.build_tables(open_archive(archive_dir), Path(out_dir))
