@@ -31,7 +31,7 @@ from typing import Any
 import orjson
 import zstandard
 
-from pelodump.archive import open_archive
+from pelodump.archive import _read_file, open_archive
 from pelodump.cli import tune_polars_for_build
 from pelodump.sim.member import Member
 
@@ -40,8 +40,9 @@ NOTES = """
 The floor: the issue defines it as decompressing and parsing every blob the build reads
 (first figure). `Archive.read_blob` also checks each body's SHA-256, which the build cannot
 skip (a damaged blob must never become rows); the second floor includes that check.
-The floors and the build run with every blob file read once just before, untimed: they time
-the work, not the disk.
+The floors and the build run with every blob file read once just before, untimed: they time the
+work, not the disk. Until 2026-12-01 the first floor read each file with Path.read_bytes, twice
+as slow as read_blob's reading: the ratios to it quoted for 2026-11 below are ~10% too kind.
 
 How the build runs: the main thread reads and parses the blobs, gathers each batch of
 {batch:,} values into flat lists and turns them into polars columns (GraphBatch.seal: all the
@@ -51,31 +52,32 @@ come, by a polars sink on a thread of its own (no part files). The cycle collect
 meanwhile, and `pelodump build` (and this benchmark's build child) gives polars one thread
 fewer than the CPUs and one allocator arena per CPU without thread caches.
 
-Where the time goes (per-thread CPU from /proc/self/task, and each step timed on the main
-thread): the main thread is the critical path, busy ~3.3 s of a ~3.5 s build: reading,
-decompressing and hashing ~0.55 s, orjson ~1.0 s, making the polars columns ~0.95 s (about
-17 ns a number: a JSON array of ints and floats takes polars' slower path), the batch lists
-~0.4 s, the workouts rows ~0.2 s. The other CPU encodes the files (~1.8 s) and makes the
-frames (~0.45 s), with time to spare. With every frame dropped instead of written the build
-takes ~2.9 s: the main thread alone is ~2.8x the floor, and the encoding beside it slows it
-by ~0.5 s (8 runs in alternating order). In the build, orjson takes 1.5x its time in the
-floor, and every step ~1.5-2x its time alone: the two CPUs share the caches and the memory.
+Where the time goes (in the round of 2026-11, when this machine built in ~3.5 s and the floor
+took ~1 s; per-thread CPU from /proc/self/task, each step timed on the main thread): the main
+thread is the critical path, busy ~3.3 s of a ~3.5 s build: reading, decompressing and hashing
+~0.55 s, orjson ~1.0 s, making the polars columns ~0.95 s (about 17 ns a number: a JSON array of
+ints and floats takes polars' slower path), the batch lists ~0.4 s, the workouts rows ~0.2 s.
+The other CPU encodes the files (~1.8 s) and makes the frames (~0.45 s), with time to spare.
+With every frame dropped instead of written the build takes ~2.9 s: the main thread alone is
+~2.8x the floor, and the encoding beside it slows it by ~0.5 s (8 runs in alternating order). In
+the build, orjson takes 1.5x its time in the floor, and every step ~1.5-2x its time alone: the
+two CPUs share the caches and the memory.
 
-This round (each change measured in alternating order, ABBA: run twice in a row, the same
-build was often faster the second time, by up to 0.5 s): the frames worker used to make the
-Series from the batch's Python lists and then ~45 eager polars calls per batch; each call
-gave up the GIL and waited to get it back from the parsing thread (3.5 s of wall time in the
-worker for 0.75 s of its CPU). Making the columns on the parsing thread and the frames in one
-collect_all, and polars' pool at one thread fewer than the CPUs (median 3.62 s against 3.92 s
-on its own, 0.4 s less CPU), took the build from a median of 4.10 s to 3.75 s (8 pairs
-against the round's first commit). Tried and not kept: reading blobs ahead on a thread again
-(slower in 4 of 4 pairs), never purging jemalloc's freed pages (no faster in 6 pairs, 16,000
-fewer page faults), GIL switch intervals of 0.5-1 ms, parquet without statistics, with lz4
-or snappy, or row groups of 65,536 rows (all within the noise). A larger batch still trades
-memory for time: 300,000 values took 10-20% less time for 30-40 MiB more.
+The round of 2026-11 (each change measured in alternating order, ABBA: run twice in a row, the
+same build was often faster the second time, by up to 0.5 s): the frames worker used to make the
+Series from the batch's Python lists and then ~45 eager polars calls per batch; each call gave
+up the GIL and waited to get it back from the parsing thread (3.5 s of wall time in the worker
+for 0.75 s of its CPU). Making the columns on the parsing thread and the frames in one
+collect_all, and polars' pool at one thread fewer than the CPUs (median 3.62 s against 3.92 s on
+its own, 0.4 s less CPU), took the build from a median of 4.10 s to 3.75 s (8 pairs against the
+round's first commit). Tried and not kept: reading blobs ahead on a thread again (slower in 4 of
+4 pairs), never purging jemalloc's freed pages (no faster in 6 pairs, 16,000 fewer page faults),
+GIL switch intervals of 0.5-1 ms, parquet without statistics, with lz4 or snappy, or row groups
+of 65,536 rows (all within the noise). A larger batch still trades memory for time: 300,000
+values took 10-20% less time for 30-40 MiB more.
 
-What stands between the build and 3x the floor (measured 2026-12-01, the machine ~1.7x
-slower than for the figures above, so in shares of the floor): the build's CPU time, 5.3-5.8x
+What stands between the build and 3x the floor (2026-12-01, the machine running ~1.9x
+slower than in 2026-11, so in shares of the floor): the build's CPU time, 5.3-5.8x
 the floor's, allows no less than 2.6-2.9x the floor on two CPUs however it is shared out, and
 the threads that need the GIL hold it for ~3.2x the floor's time between them (the main
 thread ~3x; the frames worker ~0.2x, a third of it in the Series.scatter that fills the
@@ -169,7 +171,9 @@ def child_floor(archive_dir: str) -> dict[str, Any]:
     decompressor = zstandard.ZstdDecompressor()
     start, cpu = time.perf_counter(), cpu_seconds()
     for capture in captures:
-        orjson.loads(decompressor.decompress(archive.blob_path(capture.blob).read_bytes()))
+        # Read as read_blob reads (one open, fstat, read and close): Path.read_bytes takes
+        # twice as long and would pad the floor.
+        orjson.loads(decompressor.decompress(_read_file(str(archive.blob_path(capture.blob)))))
     seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     start, hashed_cpu = time.perf_counter(), cpu_seconds()
     for capture in captures:
