@@ -154,6 +154,11 @@ class Crawler:
             else:
                 self._answered = True
                 verdict, data, error = self._judge(answer, text=text)
+                if verdict == "slow down":
+                    # Before the save below lets other workers run: none may begin a request
+                    # once this answer has said to wait.
+                    cooldowns += 1
+                    self.throttle.cool_down(policy.cooldown(answer.retry_after, cooldowns))
                 keep = answer.body if error is None else None  # whole and valid: worth keeping
                 if verdict == "ok":
                     await self._save(
@@ -174,11 +179,9 @@ class Crawler:
                     await self.tokens.refresh_after_rejection(token)
                     continue
                 if verdict == "slow down":
-                    cooldowns += 1
                     if cooldowns > policy.max_cooldowns:
                         self._fail(request, f"still HTTP {answer.status} after {cooldowns} waits")
                         return None
-                    self.throttle.cool_down(policy.cooldown(answer.retry_after, cooldowns))
                     self.stats.retries += 1
                     continue
                 errors += 1

@@ -68,19 +68,26 @@ async def crawl_into(
 
 
 class WireClock:
-    """When each request to one host left the client: the moment aiohttp wrote its headers.
+    """What the crawler did to one host, stamped on its own side by aiohttp's tracing: when each
+    request began (`started`, which the crawler does only once its throttle lets it), when its
+    headers were written (`sent`), and each answer that said to wait (`told_to_wait`: when its
+    headers came in, and the Retry-After in seconds).
 
     The simulator stamps arrivals only when its thread gets to run, which on a busy machine can be
     tens of milliseconds late, and two stamps late by different amounts look like a burst that was
-    never sent. These stamps are taken on the crawler's side, by aiohttp itself, once per request
-    written (aiohttp's own resends of a request included), so they show what the crawler did.
+    never sent. These stamps show what the crawler did, aiohttp's own resends of a request
+    included (one `sent` each).
     """
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, url: str) -> None:
         self.host = URL(url).host_port_subcomponent
+        self.started: list[float] = []
         self.sent: list[float] = []
+        self.told_to_wait: list[tuple[float, float]] = []
         trace = aiohttp.TraceConfig()
-        trace.on_request_headers_sent.append(self._stamp)
+        trace.on_request_start.append(self._started)
+        trace.on_request_headers_sent.append(self._sent)
+        trace.on_request_end.append(self._answered)
         make_session = aiohttp.ClientSession
 
         def observed_session(*args: Any, **kwargs: Any) -> aiohttp.ClientSession:
@@ -88,14 +95,27 @@ class WireClock:
 
         monkeypatch.setattr(aiohttp, "ClientSession", observed_session)
 
-    async def _stamp(
+    async def _started(
+        self, _: aiohttp.ClientSession, __: SimpleNamespace, params: aiohttp.TraceRequestStartParams
+    ) -> None:
+        if params.url.host_port_subcomponent == self.host:
+            self.started.append(time.monotonic())
+
+    async def _sent(
         self,
-        _session: aiohttp.ClientSession,
-        _context: SimpleNamespace,
+        _: aiohttp.ClientSession,
+        __: SimpleNamespace,
         params: aiohttp.TraceRequestHeadersSentParams,
     ) -> None:
         if params.url.host_port_subcomponent == self.host:
             self.sent.append(time.monotonic())
+
+    async def _answered(
+        self, _: aiohttp.ClientSession, __: SimpleNamespace, params: aiohttp.TraceRequestEndParams
+    ) -> None:
+        retry_after = params.response.headers.get("Retry-After", "")
+        if params.url.host_port_subcomponent == self.host and retry_after.isdigit():
+            self.told_to_wait.append((time.monotonic(), float(retry_after)))
 
     def most_in_any_window(self, seconds: float) -> int:
         return most_in_any_window(self.sent, seconds)
