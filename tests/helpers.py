@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -86,8 +87,8 @@ class WireClock:
         self.sent: list[float] = []
         self.told_to_wait: list[tuple[float, float]] = []
         trace = aiohttp.TraceConfig()
-        trace.on_request_start.append(self._started)
-        trace.on_request_headers_sent.append(self._sent)
+        trace.on_request_start.append(self._stamp_into(self.started))
+        trace.on_request_headers_sent.append(self._stamp_into(self.sent))
         trace.on_request_end.append(self._answered)
         trace.on_response_chunk_received.append(self._body_read)
         make_session = aiohttp.ClientSession
@@ -98,23 +99,14 @@ class WireClock:
 
         monkeypatch.setattr(aiohttp, "ClientSession", observed_session)
 
-    def _ours(self, url: URL) -> bool:
-        return url.host_port_subcomponent == self.host
+    def _stamp_into(self, times: list[float]) -> Callable[..., Awaitable[None]]:
+        """A trace callback that stamps each request to our host into `times`."""
 
-    async def _started(
-        self, _: aiohttp.ClientSession, __: SimpleNamespace, params: aiohttp.TraceRequestStartParams
-    ) -> None:
-        if self._ours(params.url):
-            self.started.append(time.monotonic())
+        async def stamp(_: aiohttp.ClientSession, __: SimpleNamespace, params: Any) -> None:
+            if params.url.host_port_subcomponent == self.host:
+                times.append(time.monotonic())
 
-    async def _sent(
-        self,
-        _: aiohttp.ClientSession,
-        __: SimpleNamespace,
-        params: aiohttp.TraceRequestHeadersSentParams,
-    ) -> None:
-        if self._ours(params.url):
-            self.sent.append(time.monotonic())
+        return stamp
 
     async def _answered(
         self,
@@ -123,7 +115,7 @@ class WireClock:
         params: aiohttp.TraceRequestEndParams,
     ) -> None:
         retry_after = params.response.headers.get("Retry-After", "")
-        if self._ours(params.url) and retry_after.isdigit():
+        if params.url.host_port_subcomponent == self.host and retry_after.isdigit():
             context.retry_after = float(retry_after)  # stamped once the body is read
 
     async def _body_read(

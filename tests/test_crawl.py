@@ -114,16 +114,13 @@ def test_retry_after_is_honoured_and_errors_are_retried_until_complete(
         p_invalid_json=0.03, seed=11,
     )  # fmt: skip
 
-    async def scenario() -> tuple[Sim, CrawlStats]:
+    async def scenario() -> tuple[Sim, CrawlStats, WireClock]:
         async with run_sim(workouts=60, seed=5, faults=faults) as sim:
-            nonlocal wire
             wire = WireClock(monkeypatch, sim.api_url)
             stats = await crawl_into(sim, tmp_path / "archive", rate=200.0)
-            return sim, stats
+            return sim, stats, wire
 
-    wire: WireClock | None = None
-    sim, stats = asyncio.run(scenario())
-    assert wire is not None
+    sim, stats, wire = asyncio.run(scenario())
     assert stats.failures == []
     assert stats.retries > 0
     for fault in ("rate_limit", "500", "502", "503", "reset", "truncate", "invalid_json"):
