@@ -248,6 +248,35 @@ def test_resources_that_keep_failing_are_listed_and_the_run_says_so(tmp_path: Pa
     assert run.outcome == "failed"
 
 
+def test_a_resource_told_to_wait_past_max_cooldowns_fails_alone_and_the_next_run_gets_it(
+    tmp_path: Path,
+) -> None:
+    member = Member(seed=10, workouts=20, in_progress=False)
+    victim = member.workout_ids()[3]
+    graph = f"/api/workout/{victim}/performance_graph"
+    policy = RetryPolicy(max_cooldowns=3, base_delay=0.001, max_delay=0.01)
+
+    async def scenario() -> tuple[Sim, CrawlStats, Counter[str]]:
+        async with run_sim(member=member, faults=Faults(down_paths=(graph,))) as sim:
+            stats = await crawl_into(sim, tmp_path / "archive", retry=policy)
+            sim.faults.down_paths = ()  # the API has recovered
+            mark = len(sim.api_log())
+            await crawl_into(sim, tmp_path / "archive", retry=policy)
+            return sim, stats, requests_by_kind(sim, since=mark)
+
+    sim, stats, second = asyncio.run(scenario())
+    # Asked once, then once after each of the 3 waits allowed; nothing else failed.
+    assert stats.failures == [f"performance_graph {victim}: still HTTP 503 after 4 waits"]
+    first_run = sim.api_log()[: len(sim.api_log()) - sum(second.values())]
+    assert [r.status for r in first_run if r.path == graph] == [503] * 4
+    assert {r.fault for r in first_run if r.fault} == {"down"}
+    runs = open_archive(tmp_path / "archive").runs.values()
+    assert sorted(run.outcome for run in runs) == ["complete", "failed"]
+    # The next run asks for the graph it lacks, and for no other workout or graph.
+    assert second["graph"] == 1 and second["workout"] == 0
+    assert_everything_archived_as_served(sim, tmp_path / "archive")
+
+
 @pytest.mark.parametrize("bad_id", ["../../x", "a" * 5000, "0123456789ABCDEFGHIJ0123456789ab"])
 def test_suspicious_ids_in_answers_never_reach_a_url(tmp_path: Path, bad_id: str) -> None:
     async def scenario() -> Sim:

@@ -37,7 +37,7 @@ def read_banner(process: subprocess.Popen[str]) -> dict[str, str]:
 def test_pelodump_sim_serves_until_terminated_and_logs_in_for_real() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "pelodump", "sim", "--port", "0", "--workouts", "20", "--seed", "3",
-         "--latency-ms", "1"],
+         "--latency-ms", "1", "--down", "/api/workout/*"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -52,6 +52,9 @@ def test_pelodump_sim_serves_until_terminated_and_logs_in_for_real() -> None:
                     session, banner["login"], banner["username"], banner["password"]
                 )
                 headers = {"Authorization": f"Bearer {tokens.access_token}"}
+                down = banner["API"] + "/api/workout/0123456789abcdef0123456789abcdef"
+                async with session.get(down, headers=headers) as response:
+                    assert response.status == 503  # --down: answered 503 every time
                 async with session.get(banner["API"] + "/api/me", headers=headers) as response:
                     assert response.status == 200
                     return await response.json()

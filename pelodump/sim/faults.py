@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from fnmatch import fnmatchcase
 
 # What one request can suffer, in the order the probabilities are stacked.
 ERROR_FAULTS = ("500", "502", "503")
@@ -36,6 +37,7 @@ class Faults:
     expire_tokens_after_s: float | None = None  # once, T seconds after the server started
     new_workout_every: int | None = None  # every N API requests, a new workout appears on top
     apply_to_auth: bool = False  # latency, rate limit and errors also on the login routes
+    down_paths: tuple[str, ...] = ()  # API paths (fnmatch patterns) answered 503 every time
     seed: int = 0  # the fault dice; the same seed and request order give the same faults
 
     def __post_init__(self) -> None:
@@ -68,6 +70,11 @@ class Decision:
     retry_after_s: int | None  # set when the rate limit refuses the request
     expire_tokens: bool
     add_workout: bool
+
+
+def is_down(faults: Faults, path: str) -> bool:
+    """Whether an API path is one that never recovers (`down_paths`)."""
+    return any(fnmatchcase(path, pattern) for pattern in faults.down_paths)
 
 
 class FaultState:

@@ -65,4 +65,11 @@ def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="every N API requests, a new workout appears on top (pages shift)",
     )
+    faults.add_argument(
+        "--down",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="an API path answered 503 every time (a glob such as '/api/workout/*'; repeatable)",
+    )
     faults.add_argument("--fault-seed", type=int, default=0, help="seed of the fault dice")

@@ -32,6 +32,7 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
             p_invalid_json=args.p_invalid_json,
             expire_tokens_every=args.expire_tokens_after,
             new_workout_every=args.new_workout_every,
+            down_paths=tuple(args.down),
             seed=args.fault_seed,
         )
     except ValueError as error:  # say it with the flag's name, not the field's
