@@ -601,8 +601,9 @@ class GraphBatch:
         converted."""
         at, multipliers = [], []
         unknown: set[tuple[str, str | None]] = set()
+        gridded = "samples" in self.tables  # else no run has a column, and no unit is unknown
         for slug, unit, primary in zip(self.run_slug, self.run_unit, self.run_primary, strict=True):
-            column = _SAMPLE_COLUMN.get(slug) if primary and slug else None
+            column = _SAMPLE_COLUMN.get(slug) if gridded and primary and slug else None
             multiplier = None if column is None else factor(unit, SAMPLE_METRICS[slug][1])
             if column is not None and multiplier is None:
                 unknown.add((slug, unit))

@@ -221,6 +221,13 @@ def test_odd_graphs_never_crash_and_lose_nothing_silently(odd_archive: Path, tmp
     assert by_workout(samples, "unknown_slug_and_unit")["speed_kph"].to_list() == [None, None]
     assert rows["unknown_slug_and_unit"]["avg_speed_kph"] is None
     assert ("speed", "furlongs/h") in report.unknown_units
+    # Reading metrics_long alone converts nothing, so no unit is unknown to it.
+    alone = tables.BuildReport()
+    for batch in tables.iter_batches(
+        open_archive(odd_archive), {"metrics_long"}, tables.Selection(), alone
+    ):
+        batch()
+    assert alone.unknown_units == set()
 
     # A slug that is not a string (even one that cannot be hashed) names no column; its values
     # are kept in metrics_long, with no slug.
