@@ -273,7 +273,7 @@ class Crawler:
         """Hand every workout that needs work to the workers, then tell them to stop."""
         newest, timezone = await self._list_workouts(user_id, queue)
         await self._queue_known_unfinished(queue)
-        if self.options.history_csv:
+        if self.options.history_csv and self._history_may_have_changed(user_id):
             await self.fetch(api.history_csv(user_id, timezone or "UTC"), text=True)
         # Workouts that started while we worked are above `newest`: when the workers are idle,
         # look at the top again, until a look finds nothing new (one page each time).
@@ -369,6 +369,13 @@ class Crawler:
                 )
                 continue
             await self._hand_out(_page_items(body), queue)
+
+    def _history_may_have_changed(self, user_id: str) -> bool:
+        """Whether the history CSV (a line per workout) is worth asking for again: not when an
+        earlier run has it and this one, walking the pages, found no workout to fetch."""
+        if self.options.full or self.stats.workouts_listed > self.stats.skipped:
+            return True
+        return self.archive.latest("history_csv", user_id) is None
 
     def _listed_through(self) -> int | None:
         marks = [

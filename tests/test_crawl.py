@@ -170,8 +170,9 @@ def test_a_token_expiring_mid_crawl_is_refreshed_once_and_the_crawl_continues(
 def test_second_run_on_an_unchanged_member_lists_a_page_or_two_and_fetches_nothing(
     tmp_path: Path,
 ) -> None:
+    member = Member(seed=7, workouts=250, in_progress=False)
+
     async def scenario() -> tuple[Counter[str], Counter[str], CrawlStats]:
-        member = Member(seed=7, workouts=250, in_progress=False)
         async with run_sim(member=member) as sim:
             await crawl_into(sim, tmp_path / "archive")
             first = requests_by_kind(sim)
@@ -180,9 +181,11 @@ def test_second_run_on_an_unchanged_member_lists_a_page_or_two_and_fetches_nothi
             return first, requests_by_kind(sim, since=mark), stats
 
     first, second, stats = asyncio.run(scenario())
+    csv = f"/api/user/{member.user_id}/workout_history_csv"
     assert first["page"] >= 3 and first["workout"] == 250 and first["graph"] == 250
+    assert first[csv] == 1
     assert second["page"] <= 2
-    assert second["workout"] == second["graph"] == second["ride"] == 0
+    assert second["workout"] == second["graph"] == second["ride"] == second[csv] == 0
     assert stats.skipped == 250
 
 
