@@ -88,6 +88,34 @@ str.json_decode 126 ns a number, split and cast 62 ns, orjson 56 ns. pysimdjson'
 would skip the Python numbers, at the price of two dependencies (it and numpy) and a floor
 that is no longer orjson's.
 
+The round of 2026-12-02 (the same code measured 2.8x one hour and 3.5x the day before: the
+floor alone, one thread, took 1.3-2.5 s in consecutive fresh processes). Each step timed on
+the main thread of one build, wall / its CPU: reading blobs 1.22 / 0.85 s, orjson 1.57 / 1.56
+(1.0-1.3 in the floor), GraphBatch.add 0.66, the workouts rows 0.33, GraphBatch.seal 1.5 (of
+which the Series of numbers 0.78, 40 ns a number: the same lists converted just after parsing
+take 22-30), the rest ~0.9. Sampling only the thread that holds the GIL (py-spy --gil), the
+frames worker held it for 0.1 s of the build and the sinks' threads for almost nothing: the
+main thread's 0.4 s off its CPU inside blob reads is the cost of handing the GIL back and forth
+(each batch makes the worker and six sinks take it a few times), not time others spend in
+Python. The batch size shows it: at 75,000 / 150,000 / 300,000 / 600,000 values the build took
+7.7-8.9 / 6.4-7.6 / 6.2-7.2 / 5.5-5.7 s with 91 / 107 / 135 / 174 MiB allocated at the peak:
+~6 ms of the main thread per batch, and ~160 bytes of peak per value in a batch, mostly
+polars' (the frames being made and the sinks'), not Python's. Measured and not kept: two
+processes each building half the workouts at once took 6.2-6.8 s for both, against 7.2-7.4 s
+for one building all (one build already keeps ~1.55 CPUs busy); packing the numbers with
+struct.pack (23-29 ns a number, as polars), array.array (52 ns) or orjson.dumps for polars' CSV
+reader (as slow on the main thread, and 0.7 s more on the worker); polars' read_json of the
+graphs with a schema, which makes no Python numbers (1.55 s for the graphs against orjson's
+0.8 s); filling the samples grid lazily, by a left join (+3.5 s of CPU) or by is_in and a cumulative
+count (+5 s), instead of Series.scatter; parquet with lz4 (0.4-0.6 s less CPU, no faster in 6
+pairs, tables 59 MiB instead of 27); the sinks' threads at nice 5 (no faster in 6 pairs); a
+sink taking each frame straight from the worker instead of through a queue (no less memory);
+jemalloc returning freed pages within 200 ms (150,000 values: 96 MiB instead of 107, as fast;
+within 0 ms: 86 MiB, 1.3x slower). Left: 600,000-value batches with the 200 ms decay
+measured 6.3-7.2 s at 148-150 MiB allocated (~200 MiB resident, more than the raw JSON);
+GPS points re-serialised by orjson.dumps for read_json on the worker (0.28 s of the main
+thread instead of ~0.55 s, for 0.55 s more on the worker; not tried in a build).
+
 Memory: the peak RSS counts two kinds of pages. Those the build allocated (Python's heap,
 polars' frames and sinks, ~31 MiB of it after import) are the build's own; those mapped from
 files are the code of polars and Python, shared with the page cache and reclaimable, and how
