@@ -106,10 +106,11 @@ for one building all (one build already keeps ~1.55 CPUs busy); packing the numb
 struct.pack (23-29 ns a number, as polars), array.array (52 ns) or orjson.dumps for polars' CSV
 reader (as slow on the main thread, and 0.7 s more on the worker); polars' read_json of the
 graphs with a schema, which makes no Python numbers (1.55 s for the graphs against orjson's
-0.8 s); filling the samples grid lazily, by a left join (+3.5 s of CPU) or by is_in and a cumulative
-count (+5 s), instead of Series.scatter; parquet with lz4 (0.4-0.6 s less CPU, no faster in 6
-pairs, tables 59 MiB instead of 27); the sinks' threads at nice 5 (no faster in 6 pairs); a
-sink taking each frame straight from the worker instead of through a queue (no less memory);
+0.8 s); filling the samples grid lazily, by a left join (+3.5 s of CPU) or by is_in and a
+cumulative count (+5 s), instead of Series.scatter; parquet with lz4 (0.4-0.6 s less CPU, no
+faster in 6 pairs, tables 59 MiB instead of 27); the sinks' threads at nice 5 (no faster in 6
+pairs); a sink taking each frame straight from the worker instead of through a queue (no less
+memory);
 jemalloc returning freed pages within 200 ms (150,000 values: 96 MiB instead of 107, as fast;
 within 0 ms: 86 MiB, 1.3x slower). Left: 600,000-value batches with the 200 ms decay
 measured 6.3-7.2 s at 148-150 MiB allocated (~200 MiB resident, more than the raw JSON);
