@@ -110,9 +110,8 @@ graphs with a schema, which makes no Python numbers (1.55 s for the graphs again
 cumulative count (+5 s), instead of Series.scatter; parquet with lz4 (0.4-0.6 s less CPU, no
 faster in 6 pairs, tables 59 MiB instead of 27); the sinks' threads at nice 5 (no faster in 6
 pairs); a sink taking each frame straight from the worker instead of through a queue (no less
-memory);
-jemalloc returning freed pages within 200 ms (150,000 values: 96 MiB instead of 107, as fast;
-within 0 ms: 86 MiB, 1.3x slower). Left: 600,000-value batches with the 200 ms decay
+memory); jemalloc returning freed pages within 200 ms (150,000 values: 96 MiB instead of 107,
+as fast; within 0 ms: 86 MiB, 1.3x slower). Left: 600,000-value batches with the 200 ms decay
 measured 6.3-7.2 s at 148-150 MiB allocated (~200 MiB resident, more than the raw JSON);
 GPS points re-serialised by orjson.dumps for read_json on the worker (0.28 s of the main
 thread instead of ~0.55 s, for 0.55 s more on the worker; not tried in a build).

@@ -60,6 +60,10 @@ class Faults:
         if total > 1.0 + 1e-9:
             raise ValueError(f"the fault probabilities add up to {total:.3f}, more than 1")
 
+    def is_down(self, path: str) -> bool:
+        """Whether an API path is one that never recovers (`down_paths`)."""
+        return any(fnmatchcase(path, pattern) for pattern in self.down_paths)
+
 
 @dataclass
 class Decision:
@@ -70,11 +74,6 @@ class Decision:
     retry_after_s: int | None  # set when the rate limit refuses the request
     expire_tokens: bool
     add_workout: bool
-
-
-def is_down(faults: Faults, path: str) -> bool:
-    """Whether an API path is one that never recovers (`down_paths`)."""
-    return any(fnmatchcase(path, pattern) for pattern in faults.down_paths)
 
 
 class FaultState:

@@ -29,7 +29,7 @@ import orjson
 from aiohttp import web
 
 from pelodump.sim.auth0 import SimUser, TokenStore, add_auth_routes
-from pelodump.sim.faults import Faults, FaultState, cloudflare_1015_page, is_down
+from pelodump.sim.faults import Faults, FaultState, cloudflare_1015_page
 from pelodump.sim.member import DEFAULT_JOINS, Member
 
 LOOPBACK = "127.0.0.1"
@@ -158,7 +158,7 @@ async def _pipeline(request: web.Request, handler: Handler) -> web.StreamRespons
         return done(_rate_limited(sim.faults, decision.retry_after_s), "rate_limit")
     if decision.fault in ("502", "503"):
         return done(_cloudflare_error(int(decision.fault)), decision.fault)
-    if api and is_down(sim.faults, request.path):
+    if api and sim.faults.is_down(request.path):
         return done(_cloudflare_error(503), "down")
     if api and not _is_open(request) and _authorized(request, sim) is None:
         return done(_json(401, NOT_LOGGED_IN))
