@@ -116,6 +116,22 @@ measured 6.3-7.2 s at 148-150 MiB allocated (~200 MiB resident, more than the ra
 GPS points re-serialised by orjson.dumps for read_json on the worker (0.28 s of the main
 thread instead of ~0.55 s, for 0.55 s more on the worker; not tried in a build).
 
+Later on 2026-12-02, measured and not kept: cutting each metric's `values` array out of a
+graph's bytes before orjson parses the rest (a byte scan for `"values":` that takes only flat
+arrays of numbers: sound, as the archive holds only bodies that parse), and reading the cut
+text on the frames worker with polars' CSV reader, the comma as its end of line. It took
+~0.8 s of CPU off the main thread (GraphBatch.seal 1.6 s -> 1.0 s: no Python list or Series of
+the values) and put ~0.9 s on polars' (its CSV reader takes ~60 ns a number, as orjson and the
+Series did between them); the build was no faster (medians of 6 alternating runs: 7.10 s
+against 7.00 s): the frames worker then kept the main thread waiting instead. The graphs'
+number arrays are not what makes orjson slow: the graphs without them (82 of 140 MiB) parsed
+in 0.86-1.05 s against 0.97-1.4 s whole. Their GPS points are (69 MiB of the graphs' JSON, in
+284 outdoor workouts, an object of six keys a point); polars' ndjson reader took 1.2 s of CPU
+for them against orjson's 0.8 s, and fails instead of giving null where an integer is a
+fraction. Also no faster: parquet's zstd at level 1 instead of 3 (0.4-0.6 s less encoding CPU
+when written alone, tables 29 MiB instead of 27; median 7.17 s against 7.00 s in a build), and
+polars' pool at two threads with the cut (3 pairs).
+
 Memory: the peak RSS counts two kinds of pages. Those the build allocated (Python's heap,
 polars' frames and sinks, ~31 MiB of it after import) are the build's own; those mapped from
 files are the code of polars and Python, shared with the page cache and reclaimable, and how
