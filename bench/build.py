@@ -123,7 +123,8 @@ text on the frames worker with polars' CSV reader, the comma as its end of line.
 ~0.8 s of CPU off the main thread (GraphBatch.seal 1.6 s -> 1.0 s: no Python list or Series of
 the values) and put ~0.9 s on polars' (its CSV reader takes ~60 ns a number, as orjson and the
 Series did between them); the build was no faster (medians of 6 alternating runs: 7.10 s
-against 7.00 s): the frames worker then kept the main thread waiting instead. The graphs'
+against 7.00 s; this script's ratio over five alternating rounds: 3.09-3.98x against
+3.13-3.88x): the frames worker then kept the main thread waiting instead. The graphs'
 number arrays are not what makes orjson slow: the graphs without them (82 of 140 MiB) parsed
 in 0.86-1.05 s against 0.97-1.4 s whole. Their GPS points are (69 MiB of the graphs' JSON, in
 284 outdoor workouts, an object of six keys a point); polars' ndjson reader took 1.2 s of CPU
