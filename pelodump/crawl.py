@@ -105,6 +105,7 @@ class Crawler:
         self._seen_workouts: set[str] = set()
         self._claimed_rides: set[str] = set()
         self._answered = False  # whether the API has answered anything yet
+        self._served = 0  # 2xx answers so far
         # The pages earlier runs archived, read from the logs once: for the mark and the leftovers.
         self._archived_pages = list(self.archive.captures_of_kind("workouts_page"))
 
@@ -123,9 +124,15 @@ class Crawler:
         Every attempt is recorded. Slow-down answers (429, 503) pause all workers; errors
         (transport, 5xx, bodies that are cut short or not JSON) are retried with backoff; a 401 gets
         one token refresh; other 4xx are final (a 404 with missing_ok is not a failure).
+
+        A 503 without Retry-After to a resource that already got a slow-down answer, when the API
+        has served others since, is an error of that resource: the API is evidently not
+        overloaded, and pausing everyone up to max_cooldowns times for one resource that keeps
+        failing cost minutes. A 429, or any answer with a Retry-After, always pauses everyone.
         """
         policy = self.options.retry
         errors = cooldowns = refreshes = 0
+        served_at_last_wait: int | None = None  # self._served when this resource was last told
         while True:
             await self.tokens.access_token()  # refreshed here, outside the slot, when due
             async with self.throttle.slot():
@@ -155,12 +162,23 @@ class Crawler:
                 self._answered = True
                 verdict, data, error = self._judge(answer, text=text)
                 if verdict == "slow down":
-                    # Before the save below lets other workers run: none may begin a request
-                    # once this answer has said to wait.
-                    cooldowns += 1
-                    self.throttle.cool_down(policy.cooldown(answer.retry_after, cooldowns))
+                    failing_alone = (
+                        answer.status == 503
+                        and answer.retry_after is None
+                        and served_at_last_wait not in (None, self._served)
+                    )
+                    served_at_last_wait = self._served
+                    if failing_alone:
+                        verdict = "error"
+                    else:
+                        # Before the save below lets other workers run: none may begin a
+                        # request once this answer has said to wait.
+                        cooldowns += 1
+                        self.stats.pauses += 1
+                        self.throttle.cool_down(policy.cooldown(answer.retry_after, cooldowns))
                 keep = answer.body if error is None else None  # whole and valid: worth keeping
                 if verdict == "ok":
+                    self._served += 1
                     await self._save(
                         request, answer, body=keep, labels=labels(data) if labels else None
                     )
@@ -543,13 +561,20 @@ def summary(stats: CrawlStats, run: RunWriter) -> str:
     lines = [
         f"fetched {stats.workouts} workouts, {stats.graphs} graphs, {stats.rides} classes from "
         f"{stats.pages} pages ({stats.skipped} workouts already archived) in {stats.elapsed:.1f}s",
-        f"{stats.requests} requests, {stats.retries} retries, {counts['new_blobs']} new blobs, "
+        f"{stats.requests} requests, {stats.retries} retries{_paused(stats)}, "
+        f"{counts['new_blobs']} new blobs, "
         f"{counts['deduplicated']} unchanged bodies stored once, {len(stats.failures)} failed",
     ]
     if counts["repaired"]:
         lines.append(f"repaired {counts['repaired']} damaged blobs with the bodies fetched again")
     lines += [f"failed: {failure}" for failure in stats.failures]
     return "\n".join(lines)
+
+
+def _paused(stats: CrawlStats) -> str:
+    if not stats.pauses:
+        return ""
+    return f" (paused {stats.pauses} time{'s' * (stats.pauses > 1)} when told to slow down)"
 
 
 def run_fetch_command(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ class CrawlStats:
 
     requests: int = 0
     retries: int = 0
+    pauses: int = 0  # every worker paused at once, for a 429 or 503
     pages: int = 0
     workouts_listed: int = 0
     workouts: int = 0  # workout details captured

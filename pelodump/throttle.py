@@ -5,7 +5,8 @@ Invariants:
 - The limiter has a capacity of one request: in any window of W seconds at most rate × W + 1
   requests start. (`AsyncLimiter(rate, 1)` would let `rate` requests through at once.)
 - A 429 or 503 from the server pauses every worker, not just the one that got it: each waits out the
-  cooldown before taking a slot, and the limiter still spaces them out after it.
+  cooldown before taking a slot, and the limiter still spaces them out after it. (The crawler
+  treats a repeated 503 for one resource, when others were answered since, as its error.)
 """
 
 from __future__ import annotations
