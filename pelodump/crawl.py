@@ -105,7 +105,8 @@ class Crawler:
         self._seen_workouts: set[str] = set()
         self._claimed_rides: set[str] = set()
         self._answered = False  # whether the API has answered anything yet
-        self._served = 0  # 2xx answers so far
+        self._newest_served = 0  # the number of the latest request (see fetch) answered 2xx
+        self._slowdowns = 0  # 429 and 503 answers so far
         # The pages earlier runs archived, read from the logs once: for the mark and the leftovers.
         self._archived_pages = list(self.archive.captures_of_kind("workouts_page"))
 
@@ -125,14 +126,16 @@ class Crawler:
         (transport, 5xx, bodies that are cut short or not JSON) are retried with backoff; a 401 gets
         one token refresh; other 4xx are final (a 404 with missing_ok is not a failure).
 
-        A 503 without Retry-After to a resource that already got a slow-down answer, when the API
-        has served others since, is an error of that resource: the API is evidently not
-        overloaded, and pausing everyone up to max_cooldowns times for one resource that keeps
-        failing cost minutes. A 429, or any answer with a Retry-After, always pauses everyone.
+        A 503 without Retry-After is an error of this resource alone when it is the second one
+        it got and, since the first, the API served a request sent after it and told nobody else
+        to slow down: the API is answering, just not this. (Pausing everyone up to
+        max_cooldowns times for one resource that keeps failing cost minutes.) A 429, or any
+        answer with a Retry-After, always pauses everyone.
         """
         policy = self.options.retry
-        errors = cooldowns = refreshes = 0
-        served_at_last_wait: int | None = None  # self._served when this resource was last told
+        attempts = errors = cooldowns = refreshes = 0
+        # At this resource's last slow-down answer: its request's number, and self._slowdowns.
+        refused: tuple[int, int] | None = None
         while True:
             await self.tokens.access_token()  # refreshed here, outside the slot, when due
             async with self.throttle.slot():
@@ -142,6 +145,8 @@ class Crawler:
                 # three such 401s gave up.
                 token = self.tokens.current_access_token
                 self.stats.count_request()
+                attempts += 1
+                number = self.stats.requests  # requests are numbered in the order they leave
                 try:
                     answer: api.Answer | api.TransportError = await api.send(
                         self.session, self.options.api_url, request, token
@@ -162,12 +167,15 @@ class Crawler:
                 self._answered = True
                 verdict, data, error = self._judge(answer, text=text)
                 if verdict == "slow down":
+                    self._slowdowns += 1
                     failing_alone = (
                         answer.status == 503
                         and answer.retry_after is None
-                        and served_at_last_wait not in (None, self._served)
+                        and refused is not None
+                        and self._newest_served > refused[0]
+                        and self._slowdowns == refused[1] + 1
                     )
-                    served_at_last_wait = self._served
+                    refused = (number, self._slowdowns)
                     if failing_alone:
                         verdict = "error"
                     else:
@@ -178,7 +186,7 @@ class Crawler:
                         self.throttle.cool_down(policy.cooldown(answer.retry_after, cooldowns))
                 keep = answer.body if error is None else None  # whole and valid: worth keeping
                 if verdict == "ok":
-                    self._served += 1
+                    self._newest_served = max(self._newest_served, number)
                     await self._save(
                         request, answer, body=keep, labels=labels(data) if labels else None
                     )
@@ -205,7 +213,7 @@ class Crawler:
                 errors += 1
             if errors >= policy.max_attempts:
                 reason = answer.reason if isinstance(answer, api.TransportError) else error
-                self._fail(request, f"{reason}; gave up after {errors} attempts")
+                self._fail(request, f"{reason}; gave up after {attempts} attempts")
                 return None
             self.stats.retries += 1
             await asyncio.sleep(policy.backoff(errors))

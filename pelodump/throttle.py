@@ -6,7 +6,8 @@ Invariants:
   requests start. (`AsyncLimiter(rate, 1)` would let `rate` requests through at once.)
 - A 429 or 503 from the server pauses every worker, not just the one that got it: each waits out the
   cooldown before taking a slot, and the limiter still spaces them out after it. (The crawler
-  treats a repeated 503 for one resource, when others were answered since, as its error.)
+  treats a 503 without Retry-After that one resource alone keeps getting, while others are
+  answered, as that resource's error: see Crawler.fetch.)
 """
 
 from __future__ import annotations
