@@ -107,6 +107,7 @@ class Crawler:
         self._answered = False  # whether the API has answered anything yet
         self._newest_served = 0  # the number of the latest request (see fetch) answered 2xx
         self._slowdowns = 0  # 429 and 503 answers so far
+        self._served = 0  # 2xx answers so far
         # The pages earlier runs archived, read from the logs once: for the mark and the leftovers.
         self._archived_pages = list(self.archive.captures_of_kind("workouts_page"))
 
@@ -126,16 +127,15 @@ class Crawler:
         (transport, 5xx, bodies that are cut short or not JSON) are retried with backoff; a 401 gets
         one token refresh; other 4xx are final (a 404 with missing_ok is not a failure).
 
-        A 503 without Retry-After is an error of this resource alone when it is the second one
-        it got and, since the first, the API served a request sent after it and told nobody else
-        to slow down: the API is answering, just not this. (Pausing everyone up to
-        max_cooldowns times for one resource that keeps failing cost minutes.) A 429, or any
+        A repeated 503 without Retry-After is an error of this resource alone when the API is
+        evidently answering the others (see _failing_alone): pausing everyone up to
+        max_cooldowns times for a resource that keeps failing cost minutes. A 429, or any
         answer with a Retry-After, always pauses everyone.
         """
         policy = self.options.retry
         attempts = errors = cooldowns = refreshes = 0
-        # At this resource's last slow-down answer: its request's number, and self._slowdowns.
-        refused: tuple[int, int] | None = None
+        # At this resource's last slow-down answer: its request's number, _served, _slowdowns.
+        refused: tuple[int, int, int] | None = None
         while True:
             await self.tokens.access_token()  # refreshed here, outside the slot, when due
             async with self.throttle.slot():
@@ -172,10 +172,9 @@ class Crawler:
                         answer.status == 503
                         and answer.retry_after is None
                         and refused is not None
-                        and self._newest_served > refused[0]
-                        and self._slowdowns == refused[1] + 1
+                        and self._failing_alone(*refused)
                     )
-                    refused = (number, self._slowdowns)
+                    refused = (number, self._served, self._slowdowns)
                     if failing_alone:
                         verdict = "error"
                     else:
@@ -187,6 +186,7 @@ class Crawler:
                 keep = answer.body if error is None else None  # whole and valid: worth keeping
                 if verdict == "ok":
                     self._newest_served = max(self._newest_served, number)
+                    self._served += 1
                     await self._save(
                         request, answer, body=keep, labels=labels(data) if labels else None
                     )
@@ -217,6 +217,14 @@ class Crawler:
                 return None
             self.stats.retries += 1
             await asyncio.sleep(policy.backoff(errors))
+
+    def _failing_alone(self, number: int, served: int, slowdowns: int) -> bool:
+        """Whether a resource's repeated slow-down answer is its own failure: since its last one
+        (to request `number`, when the counters stood at `served` and `slowdowns`), a request
+        sent after it was served, and the API refused others less than a quarter as often as
+        it served them (an API shedding load refuses more)."""
+        others_refused = self._slowdowns - slowdowns - 1
+        return self._newest_served > number and others_refused * 4 < self._served - served
 
     @staticmethod
     def _judge(answer: api.Answer, *, text: bool) -> tuple[str, Any, str | None]:

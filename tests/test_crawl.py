@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -256,16 +257,18 @@ def test_resources_that_keep_failing_are_listed_and_the_run_says_so(tmp_path: Pa
     assert run.outcome == "failed"
 
 
-def test_a_resource_that_keeps_answering_503_while_others_are_served_fails_alone(
-    tmp_path: Path,
+@pytest.mark.parametrize("broken", [1, 2])
+def test_resources_that_keep_answering_503_while_others_are_served_fail_alone(
+    tmp_path: Path, broken: int
 ) -> None:
     member = Member(seed=10, workouts=60, in_progress=False)
-    victim = member.workout_ids()[0]  # among the first asked for: the others are served meanwhile
-    graph = f"/api/workout/{victim}/performance_graph"
+    # Among the first asked for, so that the others are served meanwhile.
+    victims = member.workout_ids()[:broken]
+    graphs = [f"/api/workout/{victim}/performance_graph" for victim in victims]
     policy = RetryPolicy(base_delay=0.001, max_delay=0.01)  # max_attempts 6, max_cooldowns 20
 
     async def scenario() -> tuple[Sim, CrawlStats, int]:
-        async with run_sim(member=member, faults=Faults(down_paths=(graph,))) as sim:
+        async with run_sim(member=member, faults=Faults(down_paths=tuple(graphs))) as sim:
             stats = await crawl_into(sim, tmp_path / "archive", retry=policy)
             sim.faults.down_paths = ()  # the API has recovered
             mark = len(sim.api_log())
@@ -273,20 +276,28 @@ def test_a_resource_that_keeps_answering_503_while_others_are_served_fails_alone
             return sim, stats, mark
 
     sim, stats, mark = asyncio.run(scenario())
-    # Its first 503 paused every worker (and so did a next one when no request sent after its
-    # last had been served yet: all resumed at once); the others, with others served between
-    # and nobody else told to slow down, were its own errors: retried with backoff up to
-    # max_attempts (6), and nobody else paused.
-    reason = f"HTTP 503 with a body that is not JSON; gave up after {6 + stats.pauses} attempts"
-    assert stats.failures == [f"performance_graph {victim}: {reason}"]
-    assert 1 <= stats.pauses <= 6
+    # The first 503 of each paused every worker (and so did a next one when no request sent
+    # after its last had been served yet, or too many others were refused meanwhile); the
+    # rest were its own errors: retried with backoff up to max_attempts (6), nobody paused.
+    attempts = {}
+    for failure in stats.failures:
+        found = re.fullmatch(
+            r"performance_graph (\w+): HTTP 503 with a body that is not JSON; "
+            r"gave up after (\d+) attempts",
+            failure,
+        )
+        assert found, failure
+        attempts[found[1]] = int(found[2])
+    assert sorted(attempts) == sorted(victims)
     first_run, second = sim.api_log()[:mark], requests_by_kind(sim, since=mark)
-    assert [r.status for r in first_run if r.path == graph] == [503] * (6 + stats.pauses)
+    for victim, graph in zip(victims, graphs, strict=True):
+        assert [r.status for r in first_run if r.path == graph] == [503] * attempts[victim]
+    assert stats.pauses == sum(attempts.values()) - 6 * broken
     assert {r.fault for r in first_run if r.fault} == {"down"}
     runs = open_archive(tmp_path / "archive").runs.values()
     assert sorted(run.outcome for run in runs) == ["complete", "failed"]
-    # The next run asks for the graph it lacks, and for no other workout or graph.
-    assert second["graph"] == 1 and second["workout"] == 0
+    # The next run asks for the graphs it lacks, and for no other workout or graph.
+    assert second["graph"] == broken and second["workout"] == 0
     assert_everything_archived_as_served(sim, tmp_path / "archive")
 
 
