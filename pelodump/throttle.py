@@ -6,8 +6,8 @@ Invariants:
   requests start. (`AsyncLimiter(rate, 1)` would let `rate` requests through at once.)
 - A 429 or 503 from the server pauses every worker, not just the one that got it: each waits out the
   cooldown before taking a slot, and the limiter still spaces them out after it. (The crawler
-  treats a 503 without Retry-After that one resource alone keeps getting, while others are
-  answered, as that resource's error: see Crawler.fetch.)
+  treats a 503 without Retry-After that a resource keeps getting, while the API answers most
+  others, as that resource's error: see Crawler._failing_alone.)
 """
 
 from __future__ import annotations
