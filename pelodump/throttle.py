@@ -60,11 +60,9 @@ class Throttle:
         self._clock = clock or asyncio.get_running_loop().time
         self._sleep = sleep
         self._resume_at = 0.0
-        self.cooldowns = 0
 
     def cool_down(self, seconds: float) -> None:
         """Pause every worker for `seconds` from now (a later deadline wins over an earlier one)."""
-        self.cooldowns += 1
         self._resume_at = max(self._resume_at, self._clock() + seconds)
 
     async def _wait_out_cooldown(self) -> None:
