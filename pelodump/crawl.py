@@ -18,7 +18,8 @@ import asyncio
 import logging
 import math
 import sys
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -31,7 +32,7 @@ from pelodump.archive import Archive, InvalidBody, RunWriter, check_body, open_a
 from pelodump.auth import TokenSource
 from pelodump.errors import EXIT_OK, EXIT_PROBLEMS, PelodumpError
 from pelodump.progress import CrawlStats, show_progress
-from pelodump.throttle import RetryPolicy, Throttle
+from pelodump.throttle import Outages, RetryPolicy, Throttle
 
 Labeller = Callable[[Any], dict[str, Any]]
 log = logging.getLogger(__name__)
@@ -86,6 +87,15 @@ class Listed:
     ride_id: str | None
 
 
+class KindDown(Exception):
+    """Requests not sent, or refused, because their whole kind is down (see Outages): the
+    workout they belong to is put aside and tried again at the end of the crawl."""
+
+    def __init__(self, requests: list[api.Request]) -> None:
+        super().__init__(*(f"{r.kind} {r.key}" for r in requests))
+        self.requests = requests
+
+
 class Crawler:
     def __init__(
         self,
@@ -102,6 +112,15 @@ class Crawler:
         self.options = options
         self.stats = stats
         self.throttle = Throttle(options.rate, options.concurrency)
+        self.outages = Outages(
+            options.retry.outage_after,
+            options.retry.outage_probe_every,
+            asyncio.get_running_loop().time,
+        )
+        # Workouts put aside while a kind of request they need was down, with those requests.
+        self._parked: list[tuple[Listed, list[api.Request]]] = []
+        self._retrying = False  # whether the workers work on workouts put aside
+        self._captured: set[tuple[str, str]] = set()  # (kind, key) archived by this run
         self._seen_workouts: set[str] = set()
         self._claimed_rides: set[str] = set()
         self._answered = False  # whether the API has answered anything yet
@@ -120,6 +139,7 @@ class Crawler:
         text: bool = False,
         labels: Labeller | None = None,
         missing_ok: bool = False,
+        later_ok: bool = False,
     ) -> Fetched | None:
         """Fetch one resource until it is archived whole, or give up and list it as failed.
 
@@ -130,13 +150,17 @@ class Crawler:
         A repeated 503 without Retry-After is an error of this resource alone when the API is
         evidently answering the others (see _failing_alone): pausing everyone up to
         max_cooldowns times for a resource that keeps failing cost minutes. A 429, or any
-        answer with a Retry-After, always pauses everyone.
+        answer with a Retry-After, always pauses everyone. With `later_ok`, a resource whose
+        whole kind is down (see Outages) raises KindDown instead of pausing anyone: pausing
+        everyone for each graph while every graph is refused cost hours.
         """
         policy = self.options.retry
         attempts = errors = cooldowns = refreshes = 0
         # At this resource's last slow-down answer: its request's number, _served, _slowdowns.
         refused: tuple[int, int, int] | None = None
         while True:
+            if later_ok and not self.outages.may_send(request.kind):
+                raise KindDown([request])
             await self.tokens.access_token()  # refreshed here, outside the slot, when due
             async with self.throttle.slot():
                 # The token as the request leaves: while this worker waited for its turn, another
@@ -166,16 +190,16 @@ class Crawler:
             else:
                 self._answered = True
                 verdict, data, error = self._judge(answer, text=text)
+                kind_down = False
                 if verdict == "slow down":
                     self._slowdowns += 1
-                    failing_alone = (
-                        answer.status == 503
-                        and answer.retry_after is None
-                        and refused is not None
-                        and self._failing_alone(*refused)
-                    )
+                    its_own = answer.status == 503 and answer.retry_after is None
+                    down = self.outages.refused(request.kind, request.key, its_own=its_own)
+                    # A 429 or a Retry-After still pauses everyone: the API's load, not the kind.
+                    kind_down = later_ok and its_own and down
+                    alone = its_own and refused is not None and self._failing_alone(*refused)
                     refused = (number, self._served, self._slowdowns)
-                    if failing_alone:
+                    if kind_down or alone:
                         verdict = "error"
                     else:
                         # Before the save below lets other workers run: none may begin a
@@ -187,13 +211,18 @@ class Crawler:
                 if verdict == "ok":
                     self._newest_served = max(self._newest_served, number)
                     self._served += 1
+                    self.outages.answered(request.kind)
+                    self._captured.add((request.kind, request.key))
                     await self._save(
                         request, answer, body=keep, labels=labels(data) if labels else None
                     )
                     return Fetched(data)
                 error = error or f"HTTP {answer.status}"
                 await self._save(request, answer, body=keep, error=error)
+                if kind_down:
+                    raise KindDown([request])
                 if verdict == "final":
+                    self.outages.answered(request.kind)
                     if not (missing_ok and answer.status == 404):
                         self._fail(request, f"HTTP {answer.status}")
                     return None
@@ -293,15 +322,62 @@ class Crawler:
             raise PelodumpError(f"cannot read the member's profile from /api/me: {why}")
         user_id: str = me.data["id"]
         queue: asyncio.Queue[Listed | None] = asyncio.Queue(maxsize=2 * self.options.concurrency)
+        await self._run_workers(queue, self._list_all(user_id, queue))
+        await self._retry_parked()
+
+    async def _run_workers(
+        self, queue: asyncio.Queue[Listed | None], lister: Coroutine[Any, Any, None]
+    ) -> None:
+        """The workers, taking workouts from the queue until each is handed a None by `lister`."""
         # A task group: if a worker dies (a refresh refused, the disk full), the others and the
         # lister are cancelled at once, instead of the lister waiting forever on a full queue.
         try:
             async with asyncio.TaskGroup() as group:
                 for _ in range(self.options.concurrency):
                     group.create_task(self._work(queue))
-                group.create_task(self._list_all(user_id, queue))
+                group.create_task(lister)
         except BaseExceptionGroup as failed:
             raise failed.exceptions[0] from None
+
+    async def _retry_parked(self) -> None:
+        """Try the workouts put aside while a kind was down again, at each of its probes, until
+        nothing is left or every kind they wait for has been down for outage_patience."""
+        patience = self.options.retry.outage_patience
+        while self._parked:
+            kinds = {request.kind for _, requests in self._parked for request in requests}
+            down_for = {kind: self.outages.down_for(kind) or 0.0 for kind in kinds}
+            if all(seconds >= patience for seconds in down_for.values()):
+                self._fail_parked(down_for)
+                return
+            await asyncio.sleep(self.outages.until_probe(kinds))
+            # With each probe, a request of another kind: that the API still answers others is
+            # what tells a kind that is down from an API that refuses everyone (see Outages).
+            await self.fetch(api.me())
+            parked, self._parked = self._parked, []
+            queue: asyncio.Queue[Listed | None] = asyncio.Queue()
+            for item, _ in parked:
+                queue.put_nowait(item)
+            self._retrying = True
+            await self._run_workers(queue, self._stop_workers(queue))
+            self._retrying = False
+            self.stats.put_aside = Counter(requests[0].kind for _, requests in self._parked)
+
+    def _fail_parked(self, down_for: dict[str, float]) -> None:
+        """List each request the workouts put aside still wait for as failed, once."""
+        again = "run fetch --full again later" if self.options.full else "run fetch again later"
+        waiting = {(r.kind, r.key): r for _, requests in self._parked for r in requests}
+        for request in waiting.values():
+            self._fail(
+                request,
+                f"not fetched: the API refused every {request.kind} (HTTP 503) for "
+                f"{down_for[request.kind]:.0f} s while it answered other requests; {again}",
+            )
+        self._parked = []
+        self.stats.put_aside.clear()
+
+    async def _stop_workers(self, queue: asyncio.Queue[Listed | None]) -> None:
+        for _ in range(self.options.concurrency):
+            await queue.put(None)
 
     async def _list_all(self, user_id: str, queue: asyncio.Queue[Listed | None]) -> None:
         """Hand every workout that needs work to the workers, then tell them to stop."""
@@ -318,8 +394,7 @@ class Crawler:
             if walked is None or self.stats.workouts_listed == listed:
                 break
             newest = walked[0]
-        for _ in range(self.options.concurrency):
-            await queue.put(None)
+        await self._stop_workers(queue)
 
     async def _list_workouts(
         self, user_id: str, queue: asyncio.Queue[Listed | None]
@@ -445,35 +520,60 @@ class Crawler:
         while (item := await queue.get()) is not None:
             try:
                 await self._save_workout(item)
+            except KindDown as down:
+                self._parked.append((item, down.requests))
+                if not self._retrying:  # else counted already, until the round ends
+                    self.stats.put_aside[down.requests[0].kind] += 1
             finally:
                 queue.task_done()
 
     async def _save_workout(self, item: Listed) -> None:
+        """Fetch what the workout lacks: its detail, then its graph and its class. Raises
+        KindDown (after trying the others) with those that could not be asked for now."""
         workout_id = item.workout_id
         detail = self.archive.latest("workout", workout_id)
         status = detail.labels.get("status") if detail else None
         ride_id = item.ride_id
-        if self.options.full or status != "COMPLETE":
-            fetched = await self.fetch(api.workout(workout_id), labels=_workout_labels)
+        if self._wanted("workout", workout_id, stale=status != "COMPLETE"):
+            fetched = await self.fetch(
+                api.workout(workout_id), labels=_workout_labels, later_ok=True
+            )
             if fetched is None:
                 return
             self.stats.workouts += 1
             status = _workout_labels(fetched.data).get("status")
             ride_id = _ride_id(fetched.data) or ride_id
+        down: list[api.Request] = []
         graph = self.archive.latest("performance_graph", workout_id)
-        if self.options.full or graph is None or graph.labels.get("workout_status") != "COMPLETE":
-            fetched = await self.fetch(
-                api.performance_graph(workout_id, self.options.every_n),
-                labels=lambda _body: {"workout_status": status},
-            )
-            if fetched is not None:
-                self.stats.graphs += 1
+        stale = graph is None or graph.labels.get("workout_status") != "COMPLETE"
+        if self._wanted("performance_graph", workout_id, stale=stale):
+            try:
+                fetched = await self.fetch(
+                    api.performance_graph(workout_id, self.options.every_n),
+                    labels=lambda _body: {"workout_status": status},
+                    later_ok=True,
+                )
+            except KindDown as graph_down:
+                down += graph_down.requests
+            else:
+                self.stats.graphs += fetched is not None
         if ride_id and ride_id != api.JUST_RIDE_ID and ride_id not in self._claimed_rides:
             self._claimed_rides.add(ride_id)
-            if (self.options.full or not self._ride_settled(ride_id)) and await self.fetch(
-                api.ride_details(ride_id), missing_ok=True
-            ):
-                self.stats.rides += 1
+            if self._wanted("ride_details", ride_id, stale=not self._ride_settled(ride_id)):
+                try:
+                    if await self.fetch(api.ride_details(ride_id), missing_ok=True, later_ok=True):
+                        self.stats.rides += 1
+                except KindDown as ride_down:
+                    self._claimed_rides.discard(ride_id)  # the workout asks again later
+                    down += ride_down.requests
+        if down:
+            raise KindDown(down)
+
+    def _wanted(self, kind: str, key: str, *, stale: bool) -> bool:
+        """Whether to ask for a resource: stale (missing, or captured before the workout was
+        complete) or --full, and not yet captured by this run (a workout put aside comes
+        back)."""
+        return (stale or self.options.full) and (kind, key) not in self._captured
 
 
 def _page_items(body: Any) -> list[Listed]:
@@ -583,8 +683,26 @@ def summary(stats: CrawlStats, run: RunWriter) -> str:
     ]
     if counts["repaired"]:
         lines.append(f"repaired {counts['repaired']} damaged blobs with the bodies fetched again")
-    lines += [f"failed: {failure}" for failure in stats.failures]
+    lines += [f"failed: {failure}" for failure in _grouped(stats.failures)]
     return "\n".join(lines)
+
+
+def _grouped(failures: list[str]) -> list[str]:
+    """Failures as the summary lists them: more than ten of one kind with the same reason (such
+    as a kind that was down) in one line, with a few of their keys."""
+    by_reason: dict[tuple[str, str], list[str]] = {}
+    for failure in failures:  # "kind key: reason"
+        resource, _, reason = failure.partition(": ")
+        kind, _, key = resource.partition(" ")
+        by_reason.setdefault((kind, reason), []).append(key)
+    lines = []
+    for (kind, reason), keys in by_reason.items():
+        if len(keys) > 10:
+            shown = ", ".join(keys[:3])
+            lines.append(f"{kind} {shown} and {len(keys) - 3} more: {reason}")
+        else:
+            lines += [f"{kind} {key}: {reason}" for key in keys]
+    return lines
 
 
 def _paused(stats: CrawlStats) -> str:

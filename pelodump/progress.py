@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -22,6 +22,8 @@ class CrawlStats:
     graphs: int = 0
     rides: int = 0
     skipped: int = 0  # workouts already archived complete
+    # Workouts waiting, by the kind of request they wait for: the API refuses all of that kind.
+    put_aside: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     _recent: deque[float] = field(default_factory=lambda: deque(maxlen=512))
@@ -47,6 +49,7 @@ def progress_line(stats: CrawlStats) -> str:
         f"graphs {stats.graphs}  rides {stats.rides}  retries {stats.retries}  "
         f"failed {len(stats.failures)}  {stats.current_rate():.1f} req/s  "
         f"{stats.elapsed:.0f}s"
+        + "".join(f"  put aside {n} ({kind} refused)" for kind, n in stats.put_aside.items())
     )
 
 

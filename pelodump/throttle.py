@@ -8,15 +8,19 @@ Invariants:
   cooldown before taking a slot, and the limiter still spaces them out after it. (The crawler
   treats a 503 without Retry-After that a resource keeps getting, while the API answers most
   others, as that resource's error: see Crawler._failing_alone.)
+- A kind of request that the API refuses every time while it serves the others is "down"
+  (Outages): its requests are held back, save one probe now and then, instead of pausing
+  everyone for each of them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiolimiter import AsyncLimiter
 
@@ -30,6 +34,11 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 30.0
     max_retry_after: float = 900.0  # never trust a Retry-After beyond 15 minutes
+    outage_after: int = 8  # a kind's 503s in a row that can make it down (see Outages)
+    outage_probe_every: float = 30.0  # while a kind is down, one request of it this often
+    # How long a kind may stay down before the workouts waiting for it are given up: they are
+    # tried again at each probe once everything else is done.
+    outage_patience: float = 300.0
 
     def backoff(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
         """The delay before retry number `attempt` (1-based): uniform in [0, base × 2^attempt]."""
@@ -81,3 +90,103 @@ class Throttle:
                 if self._resume_at <= self._clock():
                     break
             yield
+
+
+@dataclass
+class _KindState:
+    refused_in_a_row: int = 0
+    refused_keys: set[str] = field(default_factory=set)  # the resources those refusals were for
+    down_since: float | None = None
+    next_probe: float = 0.0
+
+    def looks_down(self, trip: int) -> bool:
+        """Down, or refused as a kind that is down would be (whatever the others get)."""
+        return self.down_since is not None or (
+            self.refused_in_a_row >= trip and len(self.refused_keys) >= 3
+        )
+
+
+@dataclass
+class Outages:
+    """Kinds of request (names the caller gives) that the API refuses while it answers others.
+
+    A kind is down after `trip` of its answers in a row, for at least three resources (one
+    broken resource is not its kind), were refusals that may be its own (a 503 without
+    Retry-After), while among the last 4 × trip answers the other kinds (save those that look
+    down themselves) were answered more than four times as often as refused, and at least
+    trip / 2 times. The answers before the kind's refusals count: while every worker waits on
+    a request of the kind that is down, nothing else is asked for. An overloaded API refuses
+    every kind alike: a kind stays down only while the others are answered, and then everyone
+    waits as before. While a kind is down, `may_send` lets one probe of it out every
+    `probe_every` seconds; any request of the kind answered ends the outage.
+    """
+
+    trip: int
+    probe_every: float
+    clock: Callable[[], float]
+    _kinds: dict[str, _KindState] = field(init=False, default_factory=dict)
+    # The latest answers (not errors) of every kind: (kind, answered rather than refused).
+    _recent: deque[tuple[str, bool]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._recent = deque(maxlen=4 * self.trip)
+
+    def answered(self, kind: str) -> None:
+        """Count an answer that is not a refusal: 2xx, or a final 4xx such as a 404."""
+        self._recent.append((kind, True))
+        self._kinds[kind] = _KindState()
+
+    def refused(self, kind: str, key: str, *, its_own: bool) -> bool:
+        """Count a slow-down answer (429, 503) to the request for `key`; `its_own` when it may
+        be the kind's own failure rather than the API's load (a 503 without Retry-After).
+        Returns whether the kind is down."""
+        self._recent.append((kind, False))
+        state = self._kinds.setdefault(kind, _KindState())
+        if its_own:
+            state.refused_in_a_row += 1
+            state.refused_keys.add(key)
+        if state.down_since is None and state.looks_down(self.trip) and self._others_answered(kind):
+            state.down_since = self.clock()
+            state.next_probe = state.down_since + self.probe_every
+        return self._still_down(kind, state)
+
+    def may_send(self, kind: str) -> bool:
+        """Whether a request of this kind may be sent now: it is not down, or it is time for
+        its next probe (which the caller's request then is)."""
+        state = self._kinds.get(kind)
+        if state is None or not self._still_down(kind, state):
+            return True
+        now = self.clock()
+        if now < state.next_probe:
+            return False
+        state.next_probe = now + self.probe_every
+        return True
+
+    def down_for(self, kind: str) -> float | None:
+        """Seconds since the kind went down, or None when it is not down."""
+        state = self._kinds.get(kind)
+        if state is None or state.down_since is None:
+            return None
+        return self.clock() - state.down_since
+
+    def until_probe(self, kinds: set[str]) -> float:
+        """Seconds until a request of one of these kinds may be sent (0 if one is not down)."""
+        waits = [
+            0.0 if (s := self._kinds.get(kind)) is None or s.down_since is None
+            else s.next_probe - self.clock()
+            for kind in kinds
+        ]  # fmt: skip
+        return max(0.0, min(waits, default=0.0))
+
+    def _still_down(self, kind: str, state: _KindState) -> bool:
+        if state.down_since is not None and not self._others_answered(kind):
+            state.down_since = None  # the others are refused too: the API's load, not the kind
+        return state.down_since is not None
+
+    def _others_answered(self, kind: str) -> bool:
+        # Kinds that look down are not "the others": two kinds down at once must not hide
+        # each other.
+        down = {k for k, s in self._kinds.items() if s.looks_down(self.trip)} | {kind}
+        answered = sum(ok for k, ok in self._recent if k not in down)
+        refused = sum(not ok for k, ok in self._recent if k not in down)
+        return refused * 4 < answered and answered * 2 >= self.trip

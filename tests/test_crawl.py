@@ -14,8 +14,9 @@ import pytest
 from helpers import LATE_STAMP_S, WireClock, assert_within_rate, crawl_into
 
 from pelodump.archive import open_archive
+from pelodump.crawl import _grouped
 from pelodump.errors import LoginError
-from pelodump.progress import CrawlStats
+from pelodump.progress import CrawlStats, progress_line
 from pelodump.sim.faults import Faults
 from pelodump.sim.member import Member
 from pelodump.sim.server import Sim, run_sim, sim_in_thread
@@ -380,3 +381,126 @@ def test_a_pasted_token_expiring_mid_crawl_stops_the_run_with_a_login_error(
     [run] = open_archive(tmp_path / "archive").runs.values()
     assert run.outcome == "failed"
     assert verify_archive(open_archive(tmp_path / "archive"), read_data=True).clean
+
+
+GRAPHS = "/api/workout/*/performance_graph"
+
+
+def test_when_every_graph_is_refused_the_rest_is_fetched_and_the_graphs_are_left_for_later(
+    tmp_path: Path,
+) -> None:
+    # Every graph answers 503 (no Retry-After) while details and classes are served: the kind
+    # is down. Pausing everyone for each graph, as for an overloaded API, took hours.
+    policy = RetryPolicy(
+        base_delay=0.001, max_delay=0.02, outage_probe_every=0.02, outage_patience=0.3
+    )
+    root = tmp_path / "archive"
+
+    async def scenario() -> tuple[Sim, CrawlStats, CrawlStats, int]:
+        member = Member(seed=4, workouts=40, in_progress=False)
+        async with run_sim(member=member, faults=Faults(down_paths=(GRAPHS,))) as sim:
+            first = await crawl_into(sim, root, retry=policy)
+            sim.faults.down_paths = ()  # the graphs are back
+            mark = len(sim.api_log())
+            second = await crawl_into(sim, root, retry=policy)
+            return sim, first, second, mark
+
+    sim, first, second, mark = asyncio.run(scenario())
+    ids = sim.member.workout_ids()
+    reason = re.compile(
+        r"performance_graph (\w+): not fetched: the API refused every performance_graph "
+        r"\(HTTP 503\) for \d+ s while it answered other requests; run fetch again later"
+    )
+    found = [reason.fullmatch(failure) for failure in first.failures]
+    assert all(found), first.failures
+    assert sorted(f[1] for f in found if f) == sorted(ids)
+    assert first.workouts == len(ids) and first.graphs == 0 and first.rides > 10
+    asked = requests_by_kind(sim)  # both runs
+    first_graphs = asked["graph"] - len(ids)
+    # Until the kind was down (8 refusals in a row, and the workers' requests already out),
+    # then a probe every 0.02 s for outage_patience (0.3 s), give or take.
+    assert 8 + 3 <= first_graphs <= 8 + 8 + 0.3 / 0.02 + 8, first_graphs
+    assert first.pauses <= 16
+    # The next run asks for the graphs, and for nothing else: the details and classes are in.
+    assert second.failures == [] and second.graphs == len(ids)
+    again = requests_by_kind(sim, since=mark)
+    assert again["graph"] == len(ids) and again["workout"] == again["ride"] == 0
+    assert_everything_archived_as_served(sim, root)
+
+
+def test_graphs_put_aside_while_refused_are_fetched_when_they_come_back(tmp_path: Path) -> None:
+    policy = RetryPolicy(
+        base_delay=0.001, max_delay=0.02, outage_probe_every=0.02, outage_patience=60.0
+    )
+    root = tmp_path / "archive"
+
+    async def scenario() -> tuple[Sim, CrawlStats, Any]:
+        async with run_sim(workouts=40, seed=5, faults=Faults(down_paths=(GRAPHS,))) as sim:
+
+            async def recover_once_refused() -> None:
+                while sum(r.status == 503 for r in sim.api_log()) < 20:
+                    await asyncio.sleep(0.005)
+                await asyncio.sleep(0.2)
+                sim.faults.down_paths = ()
+
+            recovery = asyncio.create_task(recover_once_refused())
+            # Bounded: were probes never sent, the crawl would wait out its patience (60 s).
+            stats = await asyncio.wait_for(crawl_into(sim, root, retry=policy), timeout=30)
+            await asyncio.wait_for(recovery, timeout=1)
+            return sim, stats, recovery
+
+    sim, stats, _ = asyncio.run(scenario())
+    assert stats.failures == []
+    assert stats.graphs == len(sim.member.workout_ids()) and stats.pauses <= 16
+    # Each graph was asked for until served, and never once more.
+    served = [r.path for r in sim.api_log() if r.status == 200 and r.path.endswith("graph")]
+    assert sorted(served) == sorted(set(served)) and len(served) == len(sim.member.workout_ids())
+    assert_everything_archived_as_served(sim, root)
+
+
+def test_the_summary_lists_many_failures_of_one_kind_and_reason_in_a_line() -> None:
+    down = [f"performance_graph g{i}: not fetched: refused" for i in range(12)]
+    few = [f"workout w{i}: HTTP 500; gave up after 6 attempts" for i in range(10)]
+    assert _grouped([*down[:6], *few, *down[6:], "me me: HTTP 400"]) == [
+        "performance_graph g0, g1, g2 and 9 more: not fetched: refused",
+        *few,
+        "me me: HTTP 400",
+    ]
+    # The progress line says what waits, and why.
+    stats = CrawlStats()
+    stats.put_aside["performance_graph"] += 3
+    assert progress_line(stats).endswith("  put aside 3 (performance_graph refused)")
+
+
+def test_a_full_run_with_graphs_and_classes_refused_asks_for_each_detail_once(
+    tmp_path: Path,
+) -> None:
+    policy = RetryPolicy(
+        base_delay=0.001, max_delay=0.02, outage_probe_every=0.02, outage_patience=0.3
+    )
+    root = tmp_path / "archive"
+    rides = "/api/ride/*/details"
+
+    async def scenario() -> tuple[Sim, CrawlStats, CrawlStats, int, int]:
+        member = Member(seed=6, workouts=40, in_progress=False)
+        async with run_sim(member=member) as sim:
+            await crawl_into(sim, root, retry=policy)
+            sim.faults.down_paths = (GRAPHS, rides)
+            mark = len(sim.api_log())
+            full = await crawl_into(sim, root, retry=policy, full=True)
+            sim.faults.down_paths = ()
+            again = len(sim.api_log())
+            last = await crawl_into(sim, root, retry=policy, full=True)
+            return sim, full, last, mark, again
+
+    sim, full, last, mark, again = asyncio.run(scenario())
+    ids = sim.member.workout_ids()
+    details = [r.path for r in sim.api_log()[mark:again] if r.path.count("/") == 3]
+    assert sorted(details) == sorted(f"/api/workout/{i}" for i in ids)  # each once
+    classes = {r.path for r in sim.api_log()[:mark] if r.path.startswith("/api/ride/")}
+    kinds = Counter(f.split(" ")[0] for f in full.failures)
+    assert kinds == {"performance_graph": len(ids), "ride_details": len(classes)}  # each once
+    assert all(f.endswith("run fetch --full again later") for f in full.failures), full.failures
+    assert last.failures == [] and last.graphs == len(ids)
+    assert {r.path for r in sim.api_log()[again:] if r.path.startswith("/api/ride/")} == classes
+    assert_everything_archived_as_served(sim, root)

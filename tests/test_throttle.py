@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from pelodump.sim.server import most_in_any_window
-from pelodump.throttle import RetryPolicy, Throttle
+from pelodump.throttle import Outages, RetryPolicy, Throttle
 
 
 def test_rate_limit_allows_no_burst_in_any_window() -> None:
@@ -80,3 +80,85 @@ def test_backoff_grows_exponentially_with_jitter_and_caps() -> None:
     assert policy.cooldown(retry_after=7.0, attempt=1) == 7.0
     assert policy.cooldown(retry_after=86_400.0, attempt=1) == policy.max_retry_after
     assert 0.5 <= policy.cooldown(retry_after=None, attempt=1) <= 1.5
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_kind_refused_every_time_while_others_are_served_is_down_and_probed_at_times() -> None:
+    clock = Clock()
+    outages = Outages(trip=4, probe_every=10.0, clock=clock)
+    for key in "abc":
+        outages.answered("detail")
+        assert not outages.refused("graph", key, its_own=True)
+        outages.answered("detail")
+    assert outages.may_send("graph")
+    assert outages.refused("graph", "d", its_own=True)  # the fourth in a row
+    assert outages.down_for("graph") == 0.0 and outages.down_for("detail") is None
+    assert outages.may_send("detail")
+    clock.now = 9.0
+    assert not outages.may_send("graph") and outages.until_probe({"graph"}) == 1.0
+    assert outages.until_probe({"graph", "detail"}) == 0.0  # a detail may go now
+    clock.now = 10.0
+    assert outages.may_send("graph")  # the probe, and only it
+    assert not outages.may_send("graph") and outages.until_probe({"graph"}) == 10.0
+    assert outages.refused("graph", "a", its_own=True) and outages.down_for("graph") == 10.0
+    outages.answered("graph")  # a graph served (or a 404): no longer down
+    assert outages.down_for("graph") is None and outages.may_send("graph")
+
+
+def test_one_resource_refused_again_and_again_is_not_its_kind_down() -> None:
+    outages = Outages(trip=4, probe_every=10.0, clock=Clock())
+    for _ in range(20):
+        outages.answered("detail")
+        assert not outages.refused("graph", "broken", its_own=True)
+    assert not outages.refused("graph", "other", its_own=True)
+    assert outages.refused("graph", "third", its_own=True)  # three resources: the kind
+
+
+def test_an_api_refusing_every_kind_alike_has_no_kind_down() -> None:
+    outages = Outages(trip=4, probe_every=10.0, clock=Clock())
+    # Overload: the others are refused a quarter as often as they are served, or more.
+    for i in range(20):
+        assert not outages.refused("graph", str(i), its_own=True)
+        for _ in range(4):
+            outages.answered("detail")
+        outages.refused("detail", str(i), its_own=True)
+    # Refusals that say when to come back (429, Retry-After) are the API's load, never a kind's.
+    for i in range(20):
+        outages.answered("detail")
+        assert not outages.refused("ride", str(i), its_own=False)
+    # A graph served breaks the run of refusals: four in a row are needed again.
+    outages.answered("graph")
+    for key in "abc":
+        assert not outages.refused("graph", key, its_own=True)
+        outages.answered("detail")
+    outages.answered("graph")
+    assert not outages.refused("graph", "d", its_own=True)
+    assert outages.down_for("graph") is None and outages.down_for("ride") is None
+
+
+def test_a_kind_is_down_only_while_the_others_are_answered() -> None:
+    outages = Outages(trip=4, probe_every=10.0, clock=Clock())
+    for _ in range(8):
+        outages.answered("detail")
+    assert [outages.refused("graph", key, its_own=True) for key in "abcd"] == [False] * 3 + [True]
+    # A second kind goes down too: the first one's refusals do not hide that the rest is served.
+    assert [outages.refused("ride", key, its_own=True) for key in "abcd"] == [False] * 3 + [True]
+    # Then the API refuses the details as well (an overload begins): no kind is down.
+    for key in "abcd":
+        outages.refused("detail", key, its_own=False)
+    assert outages.may_send("graph") and outages.may_send("ride")
+    assert outages.down_for("graph") is None and outages.down_for("ride") is None
+
+
+def test_answers_before_a_kinds_refusals_count_when_nothing_else_is_asked_for_meanwhile() -> None:
+    # Every worker waits on a graph: the details were served before, none since.
+    outages = Outages(trip=4, probe_every=10.0, clock=Clock())
+    outages.answered("detail")
+    assert not any(outages.refused("graph", k, its_own=True) for k in "abcd")  # 1 < trip / 2
