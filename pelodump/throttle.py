@@ -112,8 +112,8 @@ class Outages:
 
     A kind is down after `trip` of its answers in a row, for at least three resources (one
     broken resource is not its kind), were refusals that may be its own (a 503 without
-    Retry-After), while among the last 4 × trip answers the other kinds (save those that look
-    down themselves) were answered more than four times as often as refused, and at least
+    Retry-After), while in their last 2 × trip answers each, the other kinds (save those that
+    look down themselves) were answered more than four times as often as refused, and at least
     trip / 2 times. The answers before the kind's refusals count: while every worker waits on
     a request of the kind that is down, nothing else is asked for. An overloaded API refuses
     every kind alike: a kind stays down only while the others are answered, and then everyone
@@ -125,22 +125,23 @@ class Outages:
     probe_every: float
     clock: Callable[[], float]
     _kinds: dict[str, _KindState] = field(init=False, default_factory=dict)
-    # The latest answers (not errors) of every kind: (kind, answered rather than refused).
-    _recent: deque[tuple[str, bool]] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self._recent = deque(maxlen=4 * self.trip)
+    # Each kind's latest answers (not errors): True when answered, False when refused. One
+    # window per kind, so that a kind's refusals never push the others' answers out.
+    _recent: dict[str, deque[bool]] = field(init=False, default_factory=dict)
 
     def answered(self, kind: str) -> None:
         """Count an answer that is not a refusal: 2xx, or a final 4xx such as a 404."""
-        self._recent.append((kind, True))
+        self._remember(kind, True)
         self._kinds[kind] = _KindState()
+
+    def _remember(self, kind: str, answered: bool) -> None:
+        self._recent.setdefault(kind, deque(maxlen=2 * self.trip)).append(answered)
 
     def refused(self, kind: str, key: str, *, its_own: bool) -> bool:
         """Count a slow-down answer (429, 503) to the request for `key`; `its_own` when it may
         be the kind's own failure rather than the API's load (a 503 without Retry-After).
         Returns whether the kind is down."""
-        self._recent.append((kind, False))
+        self._remember(kind, False)
         state = self._kinds.setdefault(kind, _KindState())
         if its_own:
             state.refused_in_a_row += 1
@@ -187,6 +188,6 @@ class Outages:
         # Kinds that look down are not "the others": two kinds down at once must not hide
         # each other.
         down = {k for k, s in self._kinds.items() if s.looks_down(self.trip)} | {kind}
-        answered = sum(ok for k, ok in self._recent if k not in down)
-        refused = sum(not ok for k, ok in self._recent if k not in down)
-        return refused * 4 < answered and answered * 2 >= self.trip
+        others = [ok for k, recent in self._recent.items() if k not in down for ok in recent]
+        answered = sum(others)
+        return (len(others) - answered) * 4 < answered and answered * 2 >= self.trip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import re
 from collections import Counter
@@ -384,6 +385,10 @@ def test_a_pasted_token_expiring_mid_crawl_stops_the_run_with_a_login_error(
 
 
 GRAPHS = "/api/workout/*/performance_graph"
+# Quick retries, a probe every 0.02 s while a kind is down, given up after 0.3 s of it.
+QUICK_OUTAGES = RetryPolicy(
+    base_delay=0.001, max_delay=0.02, outage_probe_every=0.02, outage_patience=0.3
+)
 
 
 def test_when_every_graph_is_refused_the_rest_is_fetched_and_the_graphs_are_left_for_later(
@@ -391,9 +396,7 @@ def test_when_every_graph_is_refused_the_rest_is_fetched_and_the_graphs_are_left
 ) -> None:
     # Every graph answers 503 (no Retry-After) while details and classes are served: the kind
     # is down. Pausing everyone for each graph, as for an overloaded API, took hours.
-    policy = RetryPolicy(
-        base_delay=0.001, max_delay=0.02, outage_probe_every=0.02, outage_patience=0.3
-    )
+    policy = QUICK_OUTAGES
     root = tmp_path / "archive"
 
     async def scenario() -> tuple[Sim, CrawlStats, CrawlStats, int]:
@@ -429,9 +432,7 @@ def test_when_every_graph_is_refused_the_rest_is_fetched_and_the_graphs_are_left
 
 
 def test_graphs_put_aside_while_refused_are_fetched_when_they_come_back(tmp_path: Path) -> None:
-    policy = RetryPolicy(
-        base_delay=0.001, max_delay=0.02, outage_probe_every=0.02, outage_patience=60.0
-    )
+    policy = dataclasses.replace(QUICK_OUTAGES, outage_patience=60.0)
     root = tmp_path / "archive"
 
     async def scenario() -> tuple[Sim, CrawlStats, Any]:
@@ -475,9 +476,7 @@ def test_the_summary_lists_many_failures_of_one_kind_and_reason_in_a_line() -> N
 def test_a_full_run_with_graphs_and_classes_refused_asks_for_each_detail_once(
     tmp_path: Path,
 ) -> None:
-    policy = RetryPolicy(
-        base_delay=0.001, max_delay=0.02, outage_probe_every=0.02, outage_patience=0.3
-    )
+    policy = QUICK_OUTAGES
     root = tmp_path / "archive"
     rides = "/api/ride/*/details"
 
