@@ -120,7 +120,6 @@ class Crawler:
         # Workouts put aside while a kind of request they need was down, with those requests.
         self._parked: list[tuple[Listed, list[api.Request]]] = []
         self._retrying = False  # whether the workers work on workouts put aside
-        self._captured: set[tuple[str, str]] = set()  # (kind, key) archived by this run
         self._seen_workouts: set[str] = set()
         self._claimed_rides: set[str] = set()
         self._answered = False  # whether the API has answered anything yet
@@ -148,7 +147,8 @@ class Crawler:
         one token refresh; other 4xx are final (a 404 with missing_ok is not a failure).
 
         A repeated 503 without Retry-After is an error of this resource alone when the API is
-        evidently answering the others (see _failing_alone): pausing everyone up to
+        evidently answering the others (see _failing_alone) and no more than two resources of
+        its kind are being refused (Outages.refuses_many): pausing everyone up to
         max_cooldowns times for a resource that keeps failing cost minutes. A 429, or any
         answer with a Retry-After, always pauses everyone. With `later_ok`, a resource whose
         whole kind is down (see Outages) raises KindDown instead of pausing anyone: pausing
@@ -197,7 +197,12 @@ class Crawler:
                     down = self.outages.refused(request.kind, request.key, its_own=its_own)
                     # A 429 or a Retry-After still pauses everyone: the API's load, not the kind.
                     kind_down = later_ok and its_own and down
-                    alone = its_own and refused is not None and self._failing_alone(*refused)
+                    alone = (
+                        its_own
+                        and refused is not None
+                        and not self.outages.refuses_many(request.kind)
+                        and self._failing_alone(*refused)
+                    )
                     refused = (number, self._served, self._slowdowns)
                     if kind_down or alone:
                         verdict = "error"
@@ -212,7 +217,6 @@ class Crawler:
                     self._newest_served = max(self._newest_served, number)
                     self._served += 1
                     self.outages.answered(request.kind)
-                    self._captured.add((request.kind, request.key))
                     await self._save(
                         request, answer, body=keep, labels=labels(data) if labels else None
                     )
@@ -573,7 +577,8 @@ class Crawler:
         """Whether to ask for a resource: stale (missing, or captured before the workout was
         complete) or --full, and not yet captured by this run (a workout put aside comes
         back)."""
-        return (stale or self.options.full) and (kind, key) not in self._captured
+        latest = self.archive.latest(kind, key)
+        return (stale or self.options.full) and (latest is None or latest.run != self.run.run)
 
 
 def _page_items(body: Any) -> list[Listed]:

@@ -92,6 +92,9 @@ class Throttle:
             yield
 
 
+_MANY = 3  # resources of a kind refused in a row that say more than one resource is broken
+
+
 @dataclass
 class _KindState:
     refused_in_a_row: int = 0
@@ -102,7 +105,7 @@ class _KindState:
     def looks_down(self, trip: int) -> bool:
         """Down, or refused as a kind that is down would be (whatever the others get)."""
         return self.down_since is not None or (
-            self.refused_in_a_row >= trip and len(self.refused_keys) >= 3
+            self.refused_in_a_row >= trip and len(self.refused_keys) >= _MANY
         )
 
 
@@ -150,6 +153,12 @@ class Outages:
             state.down_since = self.clock()
             state.next_probe = state.down_since + self.probe_every
         return self._still_down(kind, state)
+
+    def refuses_many(self, kind: str) -> bool:
+        """Whether the kind's refusals in a row were for several resources: then none of them
+        is failing alone, even before the kind is found down."""
+        state = self._kinds.get(kind)
+        return state is not None and len(state.refused_keys) >= _MANY
 
     def may_send(self, kind: str) -> bool:
         """Whether a request of this kind may be sent now: it is not down, or it is time for

@@ -118,7 +118,9 @@ def test_one_resource_refused_again_and_again_is_not_its_kind_down() -> None:
         outages.answered("detail")
         assert not outages.refused("graph", "broken", its_own=True)
     assert not outages.refused("graph", "other", its_own=True)
+    assert not outages.refuses_many("graph")  # each may be failing alone
     assert outages.refused("graph", "third", its_own=True)  # three resources: the kind
+    assert outages.refuses_many("graph")
 
 
 def test_an_api_refusing_every_kind_alike_has_no_kind_down() -> None:
