@@ -47,10 +47,11 @@ as slow as read_blob's reading: the ratios to it quoted for 2026-11 below are ~1
 How the build runs: the main thread reads and parses the blobs, gathers each batch of
 {batch:,} values into flat lists and turns them into polars columns (GraphBatch.seal: all the
 work that holds the GIL); a worker thread turns the previous batch's columns into frames with
-one pl.collect_all (no GIL until it is done); each table's file is written while the batches
-come, by a polars sink on a thread of its own (no part files). The cycle collector is paused
-meanwhile, and `pelodump build` (and this benchmark's build child) gives polars one thread
-fewer than the CPUs and one allocator arena per CPU without thread caches.
+one pl.collect_all on polars' in-memory engine (no GIL until it is done); each table's file is
+written while the batches come, by a polars sink on a thread of its own (no part files). The
+cycle collector is paused meanwhile, and `pelodump build` (and this benchmark's build child)
+gives polars one thread fewer than the CPUs and one allocator arena per CPU without thread
+caches.
 
 Where the time goes (in the round of 2026-11, when this machine built in ~3.5 s and the floor
 took ~1 s; per-thread CPU from /proc/self/task, each step timed on the main thread): the main
@@ -134,6 +135,26 @@ when written alone, tables 29 MiB instead of 27; median 7.17 s against 7.00 s in
 polars' pool at two threads with the cut (3 pairs). Nor would numpy make the columns
 faster: np.array of 3.6 million parsed numbers took 45-61 ns a number against
 pl.Series' 26-43 (three rounds in one process), for one more dependency.
+
+The last round of 2026-12-02 (the machine now an Intel Xeon, floor ~0.7 s; each step timed on the
+main thread of one build; alternating runs in fresh processes). polars 2.1's collect_all chose
+the streaming engine for each batch's frames, whose executor the sinks keep busy encoding: the
+frames waited behind the files, and the main thread waited ~0.5 s for them in all. On the
+in-memory engine the build took a median of 2.18 s against 2.44 s (8 runs each). The memory
+sampler used to be a thread in the build's child, taking the GIL 200 times a second; sampled
+from the parent instead, the same build measured 2.14 s against 2.27 s. Where it stands: the
+main thread is the critical path, ~1.55 s of CPU and ~1.9 s of wall of a ~2.1 s build; with
+the frames dropped instead of written, its wall equals its CPU (1.61 s), and handing the frames
+to plain Python threads that drop them costs nothing more: what slows it by ~0.3 s is polars'
+sinks running beside it (with uncompressed IPC files as much as with parquet), not the GIL,
+which the other threads held for ~0.05 s in all (py-spy --gil). Measured and not kept: making
+the numbers' Series from two lists, the ints apart from the floats (polars takes a list of one
+type 3-4x faster: GraphBatch.seal 1.05 s -> 0.75 s on the main thread alone, but the build no
+faster: medians 2.18 s against 2.20 s); parquet's zstd at level 1, lz4, or no statistics (the
+encoders' CPU 1.14 s -> 1.09 / 0.93 / 1.01 s, the build within the noise); the sinks' queues 4
+deep instead of 1; polars' pool at two threads (0.15-0.2 s slower); the threads beside the main
+one at nice 10, or only polars' executor threads (no faster: the frames then kept the main thread
+waiting).
 
 Memory: the peak RSS counts two kinds of pages. Those the build allocated (Python's heap,
 polars' frames and sinks, ~31 MiB of it after import) are the build's own; those mapped from
