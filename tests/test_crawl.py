@@ -431,6 +431,35 @@ def test_when_every_graph_is_refused_the_rest_is_fetched_and_the_graphs_are_left
     assert_everything_archived_as_served(sim, root)
 
 
+def test_a_retry_after_from_a_kind_put_aside_still_pauses_everyone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The graphs are down (503), and the API rate-limits them alone: a 429 is the API speaking
+    # for itself, whichever kind of request it answers, so even one to a graph (one asked for
+    # before the kind was put aside, or a probe of it) stops every request until it passes.
+    faults = Faults(down_paths=(GRAPHS,), rate_limit=4.0, rate_limited_paths=(GRAPHS,))
+
+    async def scenario() -> tuple[Sim, CrawlStats, WireClock]:
+        async with run_sim(workouts=30, seed=6, faults=faults) as sim:
+            wire = WireClock(monkeypatch, sim.api_url)
+            stats = await crawl_into(sim, tmp_path / "archive", rate=200.0, retry=QUICK_OUTAGES)
+            return sim, stats, wire
+
+    sim, stats, wire = asyncio.run(scenario())
+    limited = [r for r in sim.api_log() if r.fault == "rate_limit"]
+    assert [r for r in limited if r.path.endswith("/performance_graph")], (
+        "no graph was told to wait"
+    )
+    assert len(wire.told_to_wait) == len(limited)
+    for answered, seconds in wire.told_to_wait:
+        assert not [t for t in wire.started if answered < t < answered + seconds - 0.001]
+    # The graphs are left for later, and everything else is in.
+    ids = sim.member.workout_ids()
+    assert stats.workouts == len(ids) and stats.graphs == 0
+    assert len(stats.failures) == len(ids)
+    assert all("performance_graph" in failure for failure in stats.failures), stats.failures
+
+
 def test_graphs_put_aside_while_refused_are_fetched_when_they_come_back(tmp_path: Path) -> None:
     policy = dataclasses.replace(QUICK_OUTAGES, outage_patience=60.0)
     root = tmp_path / "archive"

@@ -85,6 +85,15 @@ def test_a_slow_rate_limit_asks_to_wait_longer() -> None:
     assert state.decide(api=True).retry_after_s == 4
 
 
+def test_a_rate_limit_on_some_paths_leaves_the_others_alone() -> None:
+    graphs = "/api/workout/*/performance_graph"
+    state = FaultState(Faults(rate_limit=1, rate_limited_paths=(graphs,)), clock=FakeClock())
+    graph, page = "/api/workout/abc/performance_graph", "/api/user/u/workouts"
+    assert state.decide(api=True, path=graph).retry_after_s is None
+    assert [state.decide(api=True, path=page).retry_after_s for _ in range(5)] == [None] * 5
+    assert state.decide(api=True, path=graph).retry_after_s == 1
+
+
 def test_rate_limit_can_answer_with_cloudflares_html_page() -> None:
     async def test(sim: Sim, get: Callable[..., Awaitable[Answer]]) -> None:
         assert (await get())[0] == 200

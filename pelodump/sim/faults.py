@@ -26,6 +26,7 @@ class Faults:
     latency_ms: float = 0.0  # added to every request
     jitter_ms: float = 0.0  # plus a uniform random 0..jitter_ms
     rate_limit: float | None = None  # requests per second accepted; the excess gets 429
+    rate_limited_paths: tuple[str, ...] = ()  # API paths (fnmatch) it applies to; () for all
     rate_limit_html: bool = False  # answer that 429 with Cloudflare's HTML error 1015 page
     p_500: float = 0.0  # probability of a 500 (JSON body)
     p_502: float = 0.0  # probability of a 502 (Cloudflare HTML page)
@@ -91,7 +92,7 @@ class FaultState:
         self._tokens = self._capacity
         self._refilled = self.started
 
-    def decide(self, *, api: bool) -> Decision:
+    def decide(self, *, api: bool, path: str = "") -> Decision:
         """Roll the dice for one arriving request (login routes: only if `apply_to_auth`)."""
         f = self.faults
         if not api and not f.apply_to_auth:
@@ -115,7 +116,10 @@ class FaultState:
                 self._expired_after_s = self.clock() - self.started >= after
                 expire = expire or self._expired_after_s
             add = bool(f.new_workout_every and n % f.new_workout_every == 0)
-        return Decision(delay, fault, self._take_token(), expire, add)
+        limited = not f.rate_limited_paths or any(
+            fnmatchcase(path, pattern) for pattern in f.rate_limited_paths
+        )
+        return Decision(delay, fault, self._take_token() if limited else None, expire, add)
 
     def _take_token(self) -> int | None:
         """Token bucket: None if the request may pass, else the seconds to wait (Retry-After)."""

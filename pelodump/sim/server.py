@@ -142,7 +142,7 @@ async def _pipeline(request: web.Request, handler: Handler) -> web.StreamRespons
     """Log, then faults, then (API only) the bearer token, then the handler."""
     sim, state, api = request.app[SIM], request.app[STATE], request.app[IS_API]
     arrived = state.clock()
-    decision = state.decide(api=api)
+    decision = state.decide(api=api, path=request.path)
     if decision.delay_s:
         await asyncio.sleep(decision.delay_s)
     if decision.add_workout:
