@@ -55,6 +55,31 @@ def assert_everything_archived_as_served(sim: Sim, root: Path) -> None:
     assert verify_archive(archive, read_data=True).clean
 
 
+def watched_crawl(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    faults: Faults,
+    retry: RetryPolicy,
+    **member: int,
+) -> tuple[Sim, CrawlStats, WireClock]:
+    """One crawl at 200 requests/s into tmp_path/archive, watched from the crawler's side."""
+
+    async def scenario() -> tuple[Sim, CrawlStats, WireClock]:
+        async with run_sim(faults=faults, **member) as sim:
+            wire = WireClock(monkeypatch, sim.api_url)
+            stats = await crawl_into(sim, tmp_path / "archive", rate=200.0, retry=retry)
+            return sim, stats, wire
+
+    return asyncio.run(scenario())
+
+
+def assert_no_request_began_while_told_to_wait(wire: WireClock) -> None:
+    """After each answer with a Retry-After, the crawler began no request until it had passed
+    (requests begun before may still leave), on its own clock."""
+    for answered, seconds in wire.told_to_wait:
+        assert not [t for t in wire.started if answered < t < answered + seconds - 0.001]
+
+
 def test_token_login_crawl_archives_every_workout_byte_identical_within_the_rate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -122,23 +147,15 @@ def test_retry_after_is_honoured_and_errors_are_retried_until_complete(
     # one run in a hundred (0.19^6 each); with 12, one in about a hundred thousand (0.24^12).
     retry = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05)
 
-    async def scenario() -> tuple[Sim, CrawlStats, WireClock]:
-        async with run_sim(workouts=60, seed=5, faults=faults) as sim:
-            wire = WireClock(monkeypatch, sim.api_url)
-            stats = await crawl_into(sim, tmp_path / "archive", rate=200.0, retry=retry)
-            return sim, stats, wire
-
-    sim, stats, wire = asyncio.run(scenario())
+    sim, stats, wire = watched_crawl(monkeypatch, tmp_path, faults, retry, workouts=60, seed=5)
     assert stats.failures == []
     assert stats.retries > 0
     for fault in ("rate_limit", "500", "502", "503", "reset", "truncate", "invalid_json"):
         assert sim.counts[fault] > 0, fault
     assert_everything_archived_as_served(sim, tmp_path / "archive")
-    # After each answer with a Retry-After, the crawler began no request until it had passed
-    # (requests begun before may still leave), on its own clock ...
+    # Each Retry-After was waited out on the crawler's clock ...
     assert len(wire.told_to_wait) == sim.counts["rate_limit"]
-    for answered, seconds in wire.told_to_wait:
-        assert not [t for t in wire.started if answered < t < answered + seconds - 0.001]
+    assert_no_request_began_while_told_to_wait(wire)
     # ... and on the simulator's, which stamps arrivals late when the loop is busy: the 429's
     # stamp and those after it can each be up to LATE_STAMP_S late.
     arrivals = sorted(record.time for record in sim.api_log())
@@ -439,20 +456,13 @@ def test_a_retry_after_from_a_kind_put_aside_still_pauses_everyone(
     # before the kind was put aside, or a probe of it) stops every request until it passes.
     faults = Faults(down_paths=(GRAPHS,), rate_limit=4.0, rate_limited_paths=(GRAPHS,))
 
-    async def scenario() -> tuple[Sim, CrawlStats, WireClock]:
-        async with run_sim(workouts=30, seed=6, faults=faults) as sim:
-            wire = WireClock(monkeypatch, sim.api_url)
-            stats = await crawl_into(sim, tmp_path / "archive", rate=200.0, retry=QUICK_OUTAGES)
-            return sim, stats, wire
-
-    sim, stats, wire = asyncio.run(scenario())
-    limited = [r for r in sim.api_log() if r.fault == "rate_limit"]
-    assert [r for r in limited if r.path.endswith("/performance_graph")], (
-        "no graph was told to wait"
+    sim, stats, wire = watched_crawl(
+        monkeypatch, tmp_path, faults, QUICK_OUTAGES, workouts=30, seed=6
     )
+    limited = [r.path for r in sim.api_log() if r.fault == "rate_limit"]
+    assert limited and all(path.endswith("/performance_graph") for path in limited), limited
     assert len(wire.told_to_wait) == len(limited)
-    for answered, seconds in wire.told_to_wait:
-        assert not [t for t in wire.started if answered < t < answered + seconds - 0.001]
+    assert_no_request_began_while_told_to_wait(wire)
     # The graphs are left for later, and everything else is in.
     ids = sim.member.workout_ids()
     assert stats.workouts == len(ids) and stats.graphs == 0
