@@ -283,9 +283,9 @@ class PeakResident:
 
     def _sample(self) -> None:
         while not self._done.wait(0.005):
-            try:
+            try:  # a child that has exited but not been waited for has no Rss lines: {}
                 now = resident_mib(self.pid)
-            except (OSError, KeyError):  # the child has exited (or is a zombie, without Rss)
+            except OSError:  # no such process any more
                 return
             for kind, mib in now.items():
                 self.peak[kind] = max(self.peak[kind], mib)

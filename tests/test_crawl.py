@@ -60,12 +60,13 @@ def watched_crawl(
     tmp_path: Path,
     faults: Faults,
     retry: RetryPolicy,
-    **member: int,
+    **sim_options: int,
 ) -> tuple[Sim, CrawlStats, WireClock]:
-    """One crawl at 200 requests/s into tmp_path/archive, watched from the crawler's side."""
+    """One crawl at 200 requests/s into tmp_path/archive, watched from the crawler's side;
+    `sim_options` go to run_sim (workouts, seed)."""
 
     async def scenario() -> tuple[Sim, CrawlStats, WireClock]:
-        async with run_sim(faults=faults, **member) as sim:
+        async with run_sim(faults=faults, **sim_options) as sim:
             wire = WireClock(monkeypatch, sim.api_url)
             stats = await crawl_into(sim, tmp_path / "archive", rate=200.0, retry=retry)
             return sim, stats, wire

@@ -65,6 +65,11 @@ class Faults:
         """Whether an API path is one that never recovers (`down_paths`)."""
         return any(fnmatchcase(path, pattern) for pattern in self.down_paths)
 
+    def is_rate_limited(self, path: str) -> bool:
+        """Whether `rate_limit` applies to a path (`rate_limited_paths`, or every path)."""
+        patterns = self.rate_limited_paths
+        return not patterns or any(fnmatchcase(path, pattern) for pattern in patterns)
+
 
 @dataclass
 class Decision:
@@ -116,10 +121,8 @@ class FaultState:
                 self._expired_after_s = self.clock() - self.started >= after
                 expire = expire or self._expired_after_s
             add = bool(f.new_workout_every and n % f.new_workout_every == 0)
-        limited = not f.rate_limited_paths or any(
-            fnmatchcase(path, pattern) for pattern in f.rate_limited_paths
-        )
-        return Decision(delay, fault, self._take_token() if limited else None, expire, add)
+        wait = self._take_token() if f.is_rate_limited(path) else None
+        return Decision(delay, fault, wait, expire, add)
 
     def _take_token(self) -> int | None:
         """Token bucket: None if the request may pass, else the seconds to wait (Retry-After)."""
