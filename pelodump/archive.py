@@ -48,6 +48,9 @@ FORMAT_NAME = "pelodump-archive"
 FORMAT_VERSION = "1.0"
 FORMAT_FILE = "pelodump-archive.json"
 ZSTD_LEVEL = 3  # measured on the real samples: see archive/README.md
+# No Peloton response comes near this (a year of per-second graphs is a few MB). A damaged
+# blob's zstd header can claim terabytes: reading trusts no size above it.
+MAX_BODY_BYTES = 1 << 30
 
 _local = threading.local()  # zstd (de)compressor objects are not thread-safe: one per thread
 
@@ -342,7 +345,10 @@ class Archive:
         """The body exactly as it was received; CorruptBlob when the file no longer holds it."""
         compressed = _read_file(self._blob_file(blob_id))
         try:
-            body = _decompressor().decompress(compressed)
+            # Every blob pelodump writes records its size (-1 would mean it does not).
+            if zstandard.frame_content_size(compressed) > MAX_BODY_BYTES:
+                raise CorruptBlob("damaged on disk: its header claims an impossible size")
+            body = _decompressor().decompress(compressed, max_output_size=MAX_BODY_BYTES)
         except zstandard.ZstdError as error:
             raise CorruptBlob(f"damaged on disk: cannot be decompressed ({error})") from None
         # A damaged file can still decompress, even to valid JSON: only the hash tells.

@@ -19,7 +19,7 @@ import pytest
 from helpers import save_capture
 
 from pelodump import archive as archive_module
-from pelodump.archive import Capture, InvalidBody, open_archive
+from pelodump.archive import Capture, CorruptBlob, InvalidBody, open_archive
 from pelodump.cli import main
 from pelodump.errors import ArchiveError
 from pelodump.status import archive_status
@@ -304,6 +304,19 @@ def test_status_reports_runs_kinds_workouts_dates_and_bytes(
     status = archive_status(open_archive(tmp_path))
     assert status.raw_bytes == 7 * len(body) and status.blobs == 1
     assert status.raw_bytes / status.disk_bytes > 10
+
+
+def test_a_blob_whose_header_claims_terabytes_is_damaged_not_a_crash(tmp_path: Path) -> None:
+    with open_archive(tmp_path, create=True).begin_run({}) as run:
+        capture = save_capture(run, "workout", "w1", {"id": "w1"})
+    archive = open_archive(tmp_path)
+    # A zstd frame of 16 bytes: magic, a header claiming 32 TiB of content, one empty block.
+    forged = b"\x28\xb5\x2f\xfd\xe0" + (1 << 45).to_bytes(8, "little") + b"\x01\x00\x00"
+    archive.blob_path(capture.blob).write_bytes(forged)
+    with pytest.raises(CorruptBlob, match="impossible size"):
+        archive.read_blob(capture.blob)
+    report = verify_archive(archive, read_data=True)
+    assert any("impossible size" in problem for problem in report.problems), report.problems
 
 
 def test_capturing_a_body_again_repairs_its_damaged_blob(tmp_path: Path) -> None:
