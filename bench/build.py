@@ -156,6 +156,25 @@ deep instead of 1; polars' pool at two threads (0.15-0.2 s slower); the threads 
 one at nice 10, or only polars' executor threads (no faster: the frames then kept the main thread
 waiting).
 
+The evening round of 2026-12-02 (the machine an AMD EPYC again; the same code measured 3.4-4.0x,
+medians of 5-8 alternating fresh runs over three hours, the floor 0.68-0.79 s). CPU by thread in
+one process: the main thread 1.7-2.0 s, the sinks' encoders 1.1-1.25, polars' pool 0.15-0.2,
+threads that end with the build (the frames worker, the sinks' Python) 0.2-0.5. Encoding each
+table alone on one thread: metrics_long 0.6-0.8 s, of which its `value` column 0.28 (polars
+writes Float64 plain, 88 MiB that zstd makes 11; integers it encodes by dictionary, floats not)
+and the min/max statistics ~0.15 (kept: they let a notebook's scan_parquet skip the row groups
+of the workouts it does not ask for); samples 0.44; zstd level 1 saves ~0.05 s a table.
+Measured and not kept: the samples grid made by gathers inside the batch's collect_all instead
+of Series.scatter, which holds the GIL (0.07 s of the frames worker): the same tables, but work
+per sample and column instead of per value, +0.45 s of CPU and a slower build (medians 3.05 s
+against 2.83 s, 8 alternating runs). The batch size, 75,000 / 150,000 / 300,000 values: 2.84 /
+2.49 / 2.22 s (5 alternating runs); the threads that end with the build spent 0.48 / 0.30 / 0.20
+s (the frames worker builds each batch's plans in ~1.7 ms of Python); sealing costs ~0.3 ms a
+batch beside its values. At 300,000 the peak RSS is 186 MiB, 1.01x the raw JSON (150,000: 158
+MiB, 0.84x), for 3.45x the floor against 3.66x (3 runs each). Where this leaves the target: the
+build's CPU is 5.4-5.6x the floor's here, so two CPUs shared perfectly would still take 2.7-2.8x,
+and the main thread alone, whose Python holds the GIL throughout, needs ~2.6x.
+
 Memory: the peak RSS counts two kinds of pages. Those the build allocated (Python's heap,
 polars' frames and sinks, ~31 MiB of it after import) are the build's own; those mapped from
 files are the code of polars and Python, shared with the page cache and reclaimable, and how
