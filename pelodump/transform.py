@@ -423,8 +423,11 @@ def workout_row(
 
 
 def _int(value: object) -> int | None:
+    """A whole number that fits an Int64 column, as _numbers reads one; else None."""
     number = _number(value)
-    return int(number) if number is not None else None
+    if isinstance(number, float):
+        number = int(number) if number.is_integer() else None
+    return number if number is not None and -(2**63) <= number < 2**63 else None
 
 
 def rows_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:

@@ -642,3 +642,28 @@ def test_samples_alone_build_without_workouts_rows(samples_archive: Path, monkey
     monkeypatch.setattr(tables, "workout_row", no_rows)
     samples = pelodump.read_samples(samples_archive)
     assert samples.height > 0
+
+
+def test_whole_numbers_too_big_for_int64_or_fractional_are_null(tmp_path: Path) -> None:
+    odd = {"big": 2**63, "float_big": 1e20, "fraction": 3.5, "whole_float": 7.0, "fits": 2**63 - 1}
+    root = tmp_path / "archive"
+    with open_archive(root, create=True).begin_run({"command": "test"}) as run:
+        for workout_id, rank in odd.items():
+            save_capture(
+                run,
+                "workout",
+                workout_id,
+                detail(workout_id) | {"leaderboard_rank": rank, "total_leaderboard_users": rank},
+            )
+    report = build(root, tmp_path / "tables")
+    assert report.skipped == []
+    workouts = pl.read_parquet(tmp_path / "tables" / "workouts.parquet")
+    ranks = dict(workouts.select(pl.col("workout_id").cast(pl.String), "leaderboard_rank").rows())
+    assert ranks == {
+        "big": None,
+        "float_big": None,
+        "fraction": None,
+        "whole_float": 7,
+        "fits": 2**63 - 1,
+    }
+    assert workouts["leaderboard_users"].to_list() == workouts["leaderboard_rank"].to_list()
