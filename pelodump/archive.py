@@ -276,6 +276,8 @@ class Archive:
         self._ok: dict[str, dict[str, Capture]] = {}
         self._any: dict[str, dict[str, Capture]] = {}
         self.runs: dict[str, RunInfo] = {}
+        # Lines of the run logs that could not be read: what they recorded is not indexed.
+        self.log_problems: list[LogProblem] = []
         self._load()
 
     # -- paths ---------------------------------------------------------------------------------
@@ -307,7 +309,9 @@ class Archive:
 
     def _load(self) -> None:
         for _, item in self.iter_records():
-            if not isinstance(item, LogProblem):  # skipped here, reported by verify
+            if isinstance(item, LogProblem):
+                self.log_problems.append(item)
+            else:
                 self._index(item)
 
     def _index(self, record: dict[str, Any]) -> None:

@@ -217,6 +217,11 @@ def iter_batches(
     another thread while the next batch is read. Call
     them in the order given: the workouts batch uses what the graph batches computed.
     """
+    # A run log's damaged line may have held the latest capture of anything: say so.
+    for problem in archive.log_problems:
+        report.skipped.append(
+            Skipped("run log", f"{problem.file} line {problem.line}", problem.reason)
+        )
     details = archive.latest_of_kind("workout")
     graphs = archive.latest_of_kind("performance_graph")
     created, listed_on = _listed(archive, report)

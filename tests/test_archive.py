@@ -230,7 +230,9 @@ def test_a_valid_json_record_of_the_wrong_shape_is_reported_never_a_crash(
     assert main(["status", "--archive", str(tmp_path)]) == 0
     assert main(["verify", "--archive", str(tmp_path)]) == 1
     assert f"runs/{log.name} line 4: unreadable record" in capsys.readouterr().out
-    assert main(["build", "--archive", str(tmp_path), "--out", str(tmp_path / "t")]) == 0
+    # The build uses what the logs still hold and says what it could not read.
+    assert main(["build", "--archive", str(tmp_path), "--out", str(tmp_path / "t")]) == 1
+    assert f"run log {log.name} line 4: unreadable record" in capsys.readouterr().err
 
 
 def test_the_capture_shape_names_every_capture_field() -> None:

@@ -667,3 +667,27 @@ def test_whole_numbers_too_big_for_int64_or_fractional_are_null(tmp_path: Path) 
         "fits": 2**63 - 1,
     }
     assert workouts["leaderboard_users"].to_list() == workouts["leaderboard_rank"].to_list()
+
+
+def test_a_damaged_run_log_line_is_reported_and_the_rest_built(tmp_path, capsys) -> None:
+    root = tmp_path / "archive"
+    with open_archive(root, create=True).begin_run({"command": "test"}) as run:
+        for workout_id in ("kept", "lost"):
+            save_capture(run, "workout", workout_id, detail(workout_id))
+            graph = {"seconds_since_pedaling_start": [0, 1], "metrics": [series("output", [1, 2])]}
+            save_capture(run, "performance_graph", workout_id, graph)
+    (log,) = (root / "runs").glob("*.jsonl")
+    lines = log.read_bytes().splitlines(keepends=True)
+    (damaged,) = [i for i, line in enumerate(lines) if b'"/api/performance_graph/lost"' in line]
+    lines[damaged] = lines[damaged][:40] + b"\n"
+    log.write_bytes(b"".join(lines))
+
+    out = tmp_path / "tables"
+    assert main(["build", "--archive", str(root), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "skipped 1 unreadable captures" in err
+    assert f"run log {log.name} line {damaged + 1}: unreadable record (not JSON)" in err
+    workouts = pl.read_parquet(out / "workouts.parquet")
+    assert workouts.filter(pl.col("has_graph"))["workout_id"].to_list() == ["kept"]
+    with pytest.warns(UserWarning, match="unreadable record"):
+        tables.read_workouts(root)
