@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import gc
 import os
 import queue
 import re
+import signal
 import sys
 import threading
 import time
@@ -360,6 +362,40 @@ def _os_error_in(error: BaseException) -> OSError | None:
     return OSError(int(found[1]), os.strerror(int(found[1]))) if found else None
 
 
+def _lock_tables(out_dir: Path) -> int:
+    """Hold out_dir's tables for this build: two builds writing the same files would leave
+    them torn. The lock is on the directory itself (no file left behind) and ends with the
+    process, however it ends."""
+    fd = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise PelodumpError(
+            f"another pelodump build is writing tables to {out_dir}; try again when it has finished"
+        ) from None
+    return fd
+
+
+@contextlib.contextmanager
+def _interrupts_held_back() -> Iterator[None]:
+    """Ctrl-C and SIGTERM, when they come during the block, take effect once it has ended.
+    (Signal handlers can only be changed on the main thread: elsewhere nothing is held.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.signal(number, lambda n, _: received.append(n)) for number in held}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+        for number in dict.fromkeys(received):
+            signal.raise_signal(number)
+
+
 def check_out_dir(out_dir: Path) -> None:
     """Refuse, before any work, a place for the tables that is a file."""
     if out_dir.exists() and not out_dir.is_dir():
@@ -383,12 +419,14 @@ def build_tables(
     paths = {name: out_dir / f"{name}.{fmt}" for name in TABLES}
     temps = {name: out_dir / f".{path.name}.tmp" for name, path in paths.items()}
     sinks: dict[str, _TableSink] = {}
+    lock: int | None = None
     # The parsed bodies make millions of short-lived containers and no reference cycles: the
     # cycle collector would only rescan them (measured ~4% of the build's time).
     collecting = gc.isenabled()
     gc.disable()
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        lock = _lock_tables(out_dir)
         sinks = {name: _TableSink(name, temps[name], fmt) for name in TABLES}
 
         def write(batch: TableBatch) -> None:
@@ -408,8 +446,9 @@ def build_tables(
                 in_flight.result()
         for sink in sinks.values():
             sink.close()
-        for name, path in paths.items():
-            os.replace(temps[name], path)
+        with _interrupts_held_back():  # all six tables are the new ones, or none is
+            for name, path in paths.items():
+                os.replace(temps[name], path)
         report.files = paths
         report.rows = {name: sink.rows for name, sink in sinks.items()}
     except OSError as error:
@@ -420,9 +459,11 @@ def build_tables(
         for sink in sinks.values():
             with contextlib.suppress(BaseException):
                 sink.close()  # after a failure: stop the others' threads
-        for temp in temps.values():
-            with contextlib.suppress(OSError):  # never hide the error that brought us here
-                temp.unlink()
+        if lock is not None:  # the temporary files are ours, not another build's
+            for temp in temps.values():
+                with contextlib.suppress(OSError):  # never hide the error that brought us here
+                    temp.unlink()
+            os.close(lock)
         if collecting:
             gc.enable()
     report.seconds = time.perf_counter() - started

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import copy
+import fcntl
 import io
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -691,3 +694,57 @@ def test_a_damaged_run_log_line_is_reported_and_the_rest_built(tmp_path, capsys)
     assert workouts.filter(pl.col("has_graph"))["workout_id"].to_list() == ["kept"]
     with pytest.warns(UserWarning, match="unreadable record"):
         tables.read_workouts(root)
+
+
+def test_a_second_build_into_the_same_tables_is_refused_and_touches_nothing(
+    samples_archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "tables"
+    args = ["build", "--archive", str(samples_archive), "--out", str(out)]
+    assert main(args) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    (out / ".samples.parquet.tmp").write_bytes(b"the other build's half-written table")
+    capsys.readouterr()
+    # Another build holds the tables, as the one that began first does until it ends.
+    other = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert main(args) == 2
+    finally:
+        os.close(other)
+    err = capsys.readouterr().err
+    assert err == (
+        f"pelodump: error: another pelodump build is writing tables to {out}; "
+        "try again when it has finished\n"
+    )
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before | {
+        ".samples.parquet.tmp": b"the other build's half-written table"
+    }
+    assert main(args) == 0  # once it has ended
+    assert sorted(p.name for p in out.iterdir()) == sorted(before)
+
+
+def test_ctrl_c_while_the_tables_are_renamed_leaves_them_all_new(
+    samples_archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "tables"
+    build(samples_archive, out, selection=tables.Selection.parse("running"))
+    old = {p.name: p.read_bytes() for p in out.iterdir()}
+    renamed = []
+    real_replace = os.replace
+
+    def replace_then_interrupt(source: Path, target: Path) -> None:
+        real_replace(source, target)
+        renamed.append(target)
+        if len(renamed) == 3:
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(tables.os, "replace", replace_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        build(samples_archive, out)
+    assert len(renamed) == len(tables.TABLES)
+    assert sorted(p.name for p in out.iterdir()) == sorted(old)  # no temporary file left
+    assert (
+        pl.read_parquet(out / "workouts.parquet").height
+        > pl.read_parquet(io.BytesIO(old["workouts.parquet"])).height
+    )
