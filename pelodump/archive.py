@@ -160,8 +160,14 @@ def _capture_from_record(record: dict[str, Any]) -> Capture:
 
 
 def read_run_log(path: Path) -> Iterator[dict[str, Any] | LogProblem]:
-    """Yield each record of one run log, or a LogProblem for a line that cannot be read."""
-    with open(path, "rb") as file:
+    """Yield each record of one run log, or a LogProblem for a line that cannot be read (line
+    0: the log itself cannot be)."""
+    try:
+        file = open(path, "rb")  # noqa: SIM115 (closed by the with below)
+    except OSError as error:  # a directory in a log's place, a log without read permission
+        yield LogProblem(path.name, 0, f"cannot be read ({error.strerror or error})")
+        return
+    with file:
         for number, line in enumerate(file, start=1):
             if not line.endswith(b"\n"):
                 yield LogProblem(path.name, number, "torn record (no end of line): truncated file")

@@ -27,7 +27,8 @@ class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaults
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, as every other usage error
-        raise PelodumpError(f"{self.prog}: {message}")
+        # The error line already begins "pelodump: error:"; name only the subcommand.
+        raise PelodumpError(f"{self.prog.removeprefix('pelodump ')}: {message}")
 
 
 def _subcommand(
@@ -99,7 +100,12 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     )
     _add_archive_option(p)
     p.add_argument("--out", type=Path, default=Path("tables"), metavar="DIR", help="output dir")
-    p.add_argument("--format", choices=["parquet", "csv", "ndjson"], default="parquet")
+    p.add_argument(
+        "--format",
+        choices=["parquet", "csv", "ndjson"],
+        default="parquet",
+        help="file format of the tables",
+    )
     p.add_argument(
         "--discipline",
         action="append",

@@ -85,13 +85,20 @@ class Selection:
         disciplines: str | Iterable[str] | None = None,
         since: str | date | datetime | None = None,
     ) -> Selection:
-        """From the command line's or a notebook's values; PelodumpError for a bad date."""
-        if isinstance(disciplines, str):
-            disciplines = [disciplines]
+        """From the command line's or a notebook's values; PelodumpError for a bad date or a
+        discipline that is not a name."""
+        names = [disciplines] if isinstance(disciplines, str) else disciplines
+        if names is not None:
+            names = list(names) if isinstance(names, Iterable) else [names]
+            if not all(isinstance(name, str) for name in names):
+                raise PelodumpError(
+                    f"discipline: {disciplines!r} is not a name or a list of names, "
+                    "such as 'cycling'"
+                )
         chosen = None
-        if disciplines:
+        if names:
             chosen = frozenset(
-                _DISCIPLINE_ALIASES.get(d.strip().lower(), d.strip().lower()) for d in disciplines
+                _DISCIPLINE_ALIASES.get(d.strip().lower(), d.strip().lower()) for d in names
             )
         return cls(chosen, _parse_since(since))
 
@@ -154,6 +161,7 @@ class BuildReport:
     skipped: list[Skipped] = field(default_factory=list)
     unknown_units: set[tuple[str, str | None]] = field(default_factory=set)
     mismatched_workouts: int = 0
+    disciplines: set[str] = field(default_factory=set)  # of every workout read, selected or not
     seconds: float = 0.0
 
 
@@ -265,6 +273,8 @@ def iter_batches(
         if progress is not None and done % 100 == 0:
             progress(done, len(ordered))
         detail = read_json(archive, details.get(workout_id), report) or list_item(workout_id)
+        if isinstance(discipline := (detail or {}).get("fitness_discipline"), str):
+            report.disciplines.add(discipline)
         if not selection.keeps(detail):
             continue
         graph = read_json(archive, graphs.get(workout_id), report) if needs_graph else None
@@ -470,7 +480,9 @@ def build_tables(
     return report
 
 
-def _print_report(report: BuildReport, archive_root: Path, out_dir: Path, fmt: str) -> None:
+def _print_report(
+    report: BuildReport, archive_root: Path, out_dir: Path, fmt: str, selection: Selection
+) -> None:
     print(
         f"built {len(report.files)} tables from {archive_root} into {out_dir} ({fmt}) "
         f"in {report.seconds:.1f} s:"
@@ -490,6 +502,12 @@ def _print_report(report: BuildReport, archive_root: Path, out_dir: Path, fmt: s
         print(
             f"note: units pelodump cannot convert were left null in samples (the values are in "
             f"metrics_long as sent): {pairs}"
+        )
+    if selection.active and not report.rows.get("workouts"):
+        print(
+            "note: no workout matched --discipline/--since; the archive's disciplines: "
+            + (", ".join(sorted(report.disciplines)) or "none"),
+            file=sys.stderr,
         )
     if report.skipped:
         print(
@@ -533,7 +551,7 @@ def run_build_command(args: argparse.Namespace) -> int:
     archive = open_archive(args.archive)
     with progress_line(sys.stderr) as progress:
         report = build_tables(archive, args.out, args.format, selection, progress)
-    _print_report(report, args.archive, args.out, args.format)
+    _print_report(report, args.archive, args.out, args.format, selection)
     return EXIT_PROBLEMS if report.skipped else EXIT_OK
 
 
@@ -574,21 +592,23 @@ def _scan(table: str, archive: str | Path, discipline: Discipline, since: Since)
     ) -> Iterator[pl.DataFrame]:
         report = BuildReport()
         produced = 0
-        for batch in iter_batches(opened, {table}, selection, report):
-            frame = batch().get(table)
-            if frame is None:
-                continue
-            if predicate is not None:
-                frame = frame.filter(predicate)
-            if with_columns is not None:
-                frame = frame.select(with_columns)
-            if n_rows is not None:
-                frame = frame.head(n_rows - produced)
-            produced += frame.height
-            yield frame
-            if n_rows is not None and produced >= n_rows:
-                return
-        _warn_skipped(report, stacklevel=1)  # inside polars' collect: no user frame to point at
+        try:
+            for batch in iter_batches(opened, {table}, selection, report):
+                frame = batch().get(table)
+                if frame is None:
+                    continue
+                if predicate is not None:
+                    frame = frame.filter(predicate)
+                if with_columns is not None:
+                    frame = frame.select(with_columns)
+                if n_rows is not None:
+                    frame = frame.head(n_rows - produced)
+                produced += frame.height
+                yield frame
+                if n_rows is not None and produced >= n_rows:
+                    return
+        finally:  # what was skipped of what was read, however far the query read
+            _warn_skipped(report, stacklevel=1)  # inside polars' collect: no user frame
 
     return register_io_source(batches, schema=SCHEMAS[table])
 

@@ -384,7 +384,9 @@ def test_unreadable_blobs_are_skipped_and_reported(tmp_path, capsys) -> None:
     assert pl.read_parquet(out / "samples.parquet")["workout_id"].to_list() == ["good", "good"]
 
 
-def test_selection_by_discipline_and_start(tmp_path: Path) -> None:
+def test_selection_by_discipline_and_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = tmp_path / "archive"
     day = 86_400
     with open_archive(root, create=True).begin_run({"command": "test"}) as run:
@@ -416,6 +418,19 @@ def test_selection_by_discipline_and_start(tmp_path: Path) -> None:
     args = ["build", "--archive", str(root), "--out", str(out), "--discipline", "cycling"]
     assert main([*args, "--since", "2023-11-10"]) == 0
     assert pl.read_parquet(out / "workouts.parquet")["workout_id"].to_list() == ["new_ride"]
+
+    # A discipline no workout has (a typo, say) builds empty tables, and says why.
+    capsys.readouterr()
+    assert main([*args[:-1], "cyclnig"]) == 0
+    assert capsys.readouterr().err == (
+        "note: no workout matched --discipline/--since; "
+        "the archive's disciplines: caesar, cycling, running\n"
+    )
+    assert pl.read_parquet(out / "workouts.parquet").is_empty()
+    for not_a_name in (5, [None], ["cycling", 1]):
+        with pytest.raises(PelodumpError, match="is not a name or a list of names"):
+            pelodump.read_workouts(root, discipline=not_a_name)  # type: ignore[arg-type]
+    assert ids(discipline=(d for d in ["running"])) == ["new_run"]
 
 
 def test_usage_errors_are_one_line_and_exit_2(tmp_path, capsys) -> None:
@@ -748,3 +763,24 @@ def test_ctrl_c_while_the_tables_are_renamed_leaves_them_all_new(
         pl.read_parquet(out / "workouts.parquet").height
         > pl.read_parquet(io.BytesIO(old["workouts.parquet"])).height
     )
+
+
+def test_a_run_log_that_cannot_be_opened_is_reported_and_a_limited_scan_still_warns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "archive"
+    with open_archive(root, create=True).begin_run({"command": "test"}) as run:
+        for workout_id in ("a", "b"):
+            save_capture(run, "workout", workout_id, detail(workout_id))
+    (root / "runs" / "20990101T000000.000000Z-000000.jsonl").mkdir()
+    out = tmp_path / "tables"
+    assert main(["build", "--archive", str(root), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "run log 20990101T000000.000000Z-000000.jsonl line 0: cannot be read (Is a directory)"
+        in err
+    )
+    assert pl.read_parquet(out / "workouts.parquet").height == 2
+    # A query that stops after its first rows still says what was skipped.
+    with pytest.warns(UserWarning, match="skipped 1 unreadable captures: run log"):
+        assert tables.scan_workouts(root).head(1).collect().height == 1
