@@ -149,7 +149,9 @@ class Crawler:
         A repeated 503 without Retry-After is an error of this resource alone when the API is
         evidently answering the others (see _failing_alone) and no more than two resources of
         its kind are being refused (Outages.refuses_many): pausing everyone up to
-        max_cooldowns times for a resource that keeps failing cost minutes. A 429, or any
+        max_cooldowns times for a resource that keeps failing cost minutes. When nothing sent
+        since its last refusal has been served (nobody else is at work: the end of a crawl, a
+        later run with only it to fetch), the API is asked for /api/me to tell. A 429, or any
         answer with a Retry-After, always pauses everyone. With `later_ok`, a resource whose
         whole kind is down (see Outages) raises KindDown instead of pausing anyone: pausing
         everyone for each graph while every graph is refused cost hours.
@@ -197,13 +199,18 @@ class Crawler:
                     down = self.outages.refused(request.kind, request.key, its_own=its_own)
                     # A 429 or a Retry-After still pauses everyone: the API's load, not the kind.
                     kind_down = later_ok and its_own and down
-                    alone = (
+                    last, refused = refused, (number, self._served, self._slowdowns)
+                    may_be_alone = (
                         its_own
-                        and refused is not None
+                        and last is not None
+                        and not kind_down
                         and not self.outages.refuses_many(request.kind)
-                        and self._failing_alone(*refused)
                     )
-                    refused = (number, self._served, self._slowdowns)
+                    if may_be_alone and last is not None and self._newest_served <= last[0]:
+                        # Nothing asked for since its last refusal has been served: nobody else
+                        # is at work to show whether the API answers. Ask it something else.
+                        await self._probe()
+                    alone = may_be_alone and last is not None and self._failing_alone(*last)
                     if kind_down or alone:
                         verdict = "error"
                     else:
@@ -250,6 +257,33 @@ class Crawler:
                 return None
             self.stats.retries += 1
             await asyncio.sleep(policy.backoff(errors))
+
+    async def _probe(self) -> None:
+        """Ask for the member's profile, the cheapest question there is, and count its answer
+        as any other's (for _failing_alone). Recorded as every request is; a slow-down answer
+        pauses everyone as any does."""
+        request = api.me()
+        async with self.throttle.slot():
+            token = self.tokens.current_access_token
+            self.stats.count_request()
+            number = self.stats.requests
+            try:
+                answer = await api.send(self.session, self.options.api_url, request, token)
+            except api.TransportError as failure:
+                await self._save(request, failure, error=failure.reason)
+                return
+        verdict, _, error = self._judge(answer, text=False)
+        if verdict == "ok":
+            self._newest_served = max(self._newest_served, number)
+            self._served += 1
+        elif verdict == "slow down":
+            self._slowdowns += 1
+            self.stats.pauses += 1
+            self.throttle.cool_down(self.options.retry.cooldown(answer.retry_after, 1))
+        keep = answer.body if error is None else None
+        if verdict != "ok":
+            error = error or f"HTTP {answer.status}"
+        await self._save(request, answer, body=keep, error=error)
 
     def _failing_alone(self, number: int, served: int, slowdowns: int) -> bool:
         """Whether a resource's repeated slow-down answer is its own failure: since its last one
