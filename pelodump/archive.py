@@ -142,6 +142,9 @@ class LogProblem:
     file: str
     line: int
     reason: str
+    # The log's last line, cut short: a run stopped while writing it (a power cut, say). What
+    # it recorded is not indexed, so the next fetch asks for it again.
+    torn: bool = False
 
 
 _CAPTURE_FIELDS = frozenset(Capture.__slots__)
@@ -170,7 +173,9 @@ def read_run_log(path: Path) -> Iterator[dict[str, Any] | LogProblem]:
     with file:
         for number, line in enumerate(file, start=1):
             if not line.endswith(b"\n"):
-                yield LogProblem(path.name, number, "torn record (no end of line): truncated file")
+                yield LogProblem(
+                    path.name, number, "torn record (no end of line): truncated file", torn=True
+                )
                 continue
             try:
                 record = orjson.loads(line)
@@ -355,10 +360,10 @@ class Archive:
         """The body exactly as it was received; CorruptBlob when the file no longer holds it."""
         compressed = _read_file(self._blob_file(blob_id))
         try:
-            # Every blob pelodump writes records its size (-1 would mean it does not).
+            # Every blob pelodump writes records its size: one without is refused below.
             if zstandard.frame_content_size(compressed) > MAX_BODY_BYTES:
                 raise CorruptBlob("damaged on disk: its header claims an impossible size")
-            body = _decompressor().decompress(compressed, max_output_size=MAX_BODY_BYTES)
+            body = _decompressor().decompress(compressed)
         except zstandard.ZstdError as error:
             raise CorruptBlob(f"damaged on disk: cannot be decompressed ({error})") from None
         # A damaged file can still decompress, even to valid JSON: only the hash tells.

@@ -214,8 +214,8 @@ class Crawler:
                     if kind_down or alone:
                         verdict = "error"
                     else:
-                        # Before the save below lets other workers run: none may begin a
-                        # request once this answer has said to wait.
+                        # Taken as a wait (once a probe above, if any, was answered): none may
+                        # begin a request from now on, so before the save lets others run.
                         cooldowns += 1
                         self.stats.pauses += 1
                         self.throttle.cool_down(policy.cooldown(answer.retry_after, cooldowns))
@@ -260,8 +260,10 @@ class Crawler:
 
     async def _probe(self) -> None:
         """Ask for the member's profile, the cheapest question there is, and count its answer
-        as any other's (for _failing_alone). Recorded as every request is; a slow-down answer
-        pauses everyone as any does."""
+        in the tallies _failing_alone reads (served, refused). Recorded as every request is.
+        An answer that is not served leaves the refused resource's pause to its fetch (the one
+        pause counted); a Retry-After on it is honoured by everyone. A 401 is not served either:
+        the token is refreshed when a request of the crawl itself meets it."""
         request = api.me()
         async with self.throttle.slot():
             token = self.tokens.current_access_token
@@ -278,8 +280,8 @@ class Crawler:
             self._served += 1
         elif verdict == "slow down":
             self._slowdowns += 1
-            self.stats.pauses += 1
-            self.throttle.cool_down(self.options.retry.cooldown(answer.retry_after, 1))
+            if answer.retry_after is not None:
+                self.throttle.cool_down(self.options.retry.cooldown(answer.retry_after, 1))
         keep = answer.body if error is None else None
         if verdict != "ok":
             error = error or f"HTTP {answer.status}"

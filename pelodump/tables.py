@@ -162,6 +162,7 @@ class BuildReport:
     unknown_units: set[tuple[str, str | None]] = field(default_factory=set)
     mismatched_workouts: int = 0
     disciplines: set[str] = field(default_factory=set)  # of every workout read, selected or not
+    torn_logs: list[str] = field(default_factory=list)  # run logs whose last line is cut short
     seconds: float = 0.0
 
 
@@ -227,11 +228,15 @@ def iter_batches(
     another thread while the next batch is read. Call
     them in the order given: the workouts batch uses what the graph batches computed.
     """
-    # A run log's damaged line may have held the latest capture of anything: say so.
+    # A run log's damaged line may have held the latest capture of anything: say so. A torn
+    # last line is what a run stopped mid-write leaves, and the next fetch redoes its work.
     for problem in archive.log_problems:
-        report.skipped.append(
-            Skipped("run log", f"{problem.file} line {problem.line}", problem.reason)
-        )
+        if problem.torn:
+            report.torn_logs.append(problem.file)
+        else:
+            report.skipped.append(
+                Skipped("run log", f"{problem.file} line {problem.line}", problem.reason)
+            )
     details = archive.latest_of_kind("workout")
     graphs = archive.latest_of_kind("performance_graph")
     created, listed_on = _listed(archive, report)
@@ -372,10 +377,11 @@ def _os_error_in(error: BaseException) -> OSError | None:
     return OSError(int(found[1]), os.strerror(int(found[1]))) if found else None
 
 
-def _lock_tables(out_dir: Path) -> int:
+def _lock_tables(out_dir: Path) -> int | None:
     """Hold out_dir's tables for this build: two builds writing the same files would leave
     them torn. The lock is on the directory itself (no file left behind) and ends with the
-    process, however it ends."""
+    process, however it ends. None where the file system cannot lock a directory (NFS and SMB
+    lock byte ranges of files open for writing): the build then goes on without."""
     fd = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -384,6 +390,9 @@ def _lock_tables(out_dir: Path) -> int:
         raise PelodumpError(
             f"another pelodump build is writing tables to {out_dir}; try again when it has finished"
         ) from None
+    except OSError:
+        os.close(fd)
+        return None
     return fd
 
 
@@ -402,8 +411,9 @@ def _interrupts_held_back() -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, signal.SIG_DFL if handler is None else handler)
-        for number in dict.fromkeys(received):
-            signal.raise_signal(number)
+        for number in (signal.SIGTERM, signal.SIGINT):  # SIGTERM's default ends the process
+            if number in received:
+                signal.raise_signal(number)
 
 
 def check_out_dir(out_dir: Path) -> None:
@@ -430,6 +440,7 @@ def build_tables(
     temps = {name: out_dir / f".{path.name}.tmp" for name, path in paths.items()}
     sinks: dict[str, _TableSink] = {}
     lock: int | None = None
+    writing = False  # whether the temporary files are ours to remove
     # The parsed bodies make millions of short-lived containers and no reference cycles: the
     # cycle collector would only rescan them (measured ~4% of the build's time).
     collecting = gc.isenabled()
@@ -437,6 +448,7 @@ def build_tables(
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         lock = _lock_tables(out_dir)
+        writing = True
         sinks = {name: _TableSink(name, temps[name], fmt) for name in TABLES}
 
         def write(batch: TableBatch) -> None:
@@ -456,7 +468,7 @@ def build_tables(
                 in_flight.result()
         for sink in sinks.values():
             sink.close()
-        with _interrupts_held_back():  # all six tables are the new ones, or none is
+        with _interrupts_held_back():  # Ctrl-C cannot leave some tables old, some new
             for name, path in paths.items():
                 os.replace(temps[name], path)
         report.files = paths
@@ -469,10 +481,11 @@ def build_tables(
         for sink in sinks.values():
             with contextlib.suppress(BaseException):
                 sink.close()  # after a failure: stop the others' threads
-        if lock is not None:  # the temporary files are ours, not another build's
+        if writing:  # the temporary files are ours, not another build's
             for temp in temps.values():
                 with contextlib.suppress(OSError):  # never hide the error that brought us here
                     temp.unlink()
+        if lock is not None:
             os.close(lock)
         if collecting:
             gc.enable()
@@ -502,6 +515,13 @@ def _print_report(
         print(
             f"note: units pelodump cannot convert were left null in samples (the values are in "
             f"metrics_long as sent): {pairs}"
+        )
+    if report.torn_logs:
+        print(
+            f"note: {len(report.torn_logs)} run logs end in a record cut short (a run stopped "
+            "while writing it; the next fetch fetches again what it held): "
+            + ", ".join(report.torn_logs),
+            file=sys.stderr,
         )
     if selection.active and not report.rows.get("workouts"):
         print(

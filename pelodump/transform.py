@@ -423,7 +423,8 @@ def workout_row(
 
 
 def _int(value: object) -> int | None:
-    """A whole number that fits an Int64 column, as _numbers reads one; else None."""
+    """A whole number (not true or false) that fits an Int64 column; else None. As in
+    _numbers, a fraction is never truncated."""
     number = _number(value)
     if isinstance(number, float):
         number = int(number) if number.is_integer() else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import errno
 import fcntl
 import io
 import json
@@ -784,3 +785,44 @@ def test_a_run_log_that_cannot_be_opened_is_reported_and_a_limited_scan_still_wa
     # A query that stops after its first rows still says what was skipped.
     with pytest.warns(UserWarning, match="skipped 1 unreadable captures: run log"):
         assert tables.scan_workouts(root).head(1).collect().height == 1
+
+
+def test_a_run_log_cut_short_at_its_end_is_a_note_not_a_failure(tmp_path, capsys) -> None:
+    root = tmp_path / "archive"
+    with open_archive(root, create=True).begin_run({"command": "test"}) as run:
+        for workout_id in ("a", "b"):
+            save_capture(run, "workout", workout_id, detail(workout_id))
+    (log,) = (root / "runs").glob("*.jsonl")
+    log.write_bytes(log.read_bytes()[:-30])  # a power cut while the last record was written
+    assert main(["build", "--archive", str(root), "--out", str(tmp_path / "tables")]) == 0
+    err = capsys.readouterr().err
+    assert err == (
+        "note: 1 run logs end in a record cut short (a run stopped while writing it; the next "
+        f"fetch fetches again what it held): {log.name}\n"
+    )
+
+
+def test_a_file_system_that_cannot_lock_a_directory_still_builds(
+    samples_archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def flock(fd: int, operation: int) -> None:  # as on NFS: a directory is not open for writing
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+
+    monkeypatch.setattr(tables.fcntl, "flock", flock)
+    opened = len(os.listdir("/proc/self/fd"))
+    report = build(samples_archive, tmp_path / "tables")
+    assert report.rows["workouts"] > 0 and report.skipped == []
+    assert len(os.listdir("/proc/self/fd")) == opened  # the directory is not left open
+
+
+def test_sigterm_and_ctrl_c_held_back_together_both_take_effect() -> None:
+    terminated = []
+    previous = signal.signal(signal.SIGTERM, lambda number, _: terminated.append(number))
+    try:
+        with pytest.raises(KeyboardInterrupt), tables._interrupts_held_back():
+            signal.raise_signal(signal.SIGINT)
+            signal.raise_signal(signal.SIGTERM)
+            assert terminated == []  # held back
+        assert terminated == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
