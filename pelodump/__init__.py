@@ -19,6 +19,8 @@ _TABLE_READERS = {
     "scan_samples",
     "scan_segments",
     "scan_metrics_long",
+    "scan_locations",
+    "scan_rides",
 }
 
 

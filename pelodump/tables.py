@@ -310,7 +310,9 @@ def iter_batches(
     if "workouts" in tables:
         row_frames.append(rows_frame(rows))
         yield lambda: {
-            "workouts": workouts_frame(row_frames, pl.concat(intervals) if intervals else None)
+            "workouts": workouts_frame(
+                row_frames, pl.concat(intervals) if intervals else None, instructor_names
+            )
         }
     if "rides" in tables:
         ride_rows = []
@@ -702,3 +704,17 @@ def scan_metrics_long(
 ) -> pl.LazyFrame:
     """read_metrics_long, lazily and batch by batch."""
     return _scan("metrics_long", archive, discipline, since)
+
+
+def scan_locations(
+    archive: str | Path = "archive", *, discipline: Discipline = None, since: Since = None
+) -> pl.LazyFrame:
+    """read_locations, lazily and batch by batch."""
+    return _scan("locations", archive, discipline, since)
+
+
+def scan_rides(
+    archive: str | Path = "archive", *, discipline: Discipline = None, since: Since = None
+) -> pl.LazyFrame:
+    """read_rides, lazily."""
+    return _scan("rides", archive, discipline, since)

@@ -10,8 +10,11 @@ own, converted to metric units with each figure's `display_unit` (see units.py);
 null or of an unexpected type becomes null rather than an error.
 
 What some columns mean (the schemas below list them all):
-- workouts: `duration_s` is the graph's `duration`, else end - start; `ride_length_s` the
-  class's nominal length; `total_output_kj` the `total_output` summary, else `total_work`;
+- workouts: `duration_s` is the graph's `duration`, else end - start (Peloton's figure: for a
+  class its length, however long it was ridden; end_time - start_time is the time it took);
+  `ride_length_s` the class's nominal length; `total_output_kj` the `total_output` summary,
+  else `total_work` unless 0 (a run or yoga has no output, not 0 kJ); `instructor` from the
+  other workouts naming the same `instructor_id` when this one does not;
   `best_pace_min_per_km` and `best_split_pace_min_per_500m` are Peloton's `max_value` of a
   pace (the fastest, so the lowest number); hr_zoneN_s come from `effort_zones`, else the
   `heart_rate` metric's zones, else the detail's totals; `ftp_w` is null when Peloton says 0.
@@ -66,6 +69,7 @@ WORKOUTS_SCHEMA = pl.Schema(
         "ride_id": pl.String,
         "title": pl.String,
         "instructor": pl.String,
+        "instructor_id": pl.String,
         "fitness_discipline": pl.String,
         "workout_type": pl.String,
         "device_type": pl.String,
@@ -75,6 +79,8 @@ WORKOUTS_SCHEMA = pl.Schema(
         "start_time": UTC_TIME,
         "end_time": UTC_TIME,
         "timezone": pl.String,
+        # start_time on the member's clock (in `timezone`), without a zone: for days and hours.
+        "local_start_time": pl.Datetime("us"),
         "duration_s": pl.Float64,
         "ride_length_s": pl.Float64,
         "total_output_kj": pl.Float64,
@@ -370,6 +376,7 @@ def workout_row(
         # A class's title is the ride's; a Just Ride or freestyle has its own title or name.
         "title": _str(ride.get("title")) or _str(detail.get("title")) or _str(detail.get("name")),
         "instructor": _str(_dict(ride.get("instructor")).get("name")),
+        "instructor_id": _str(ride.get("instructor_id")),
         "fitness_discipline": _str(detail.get("fitness_discipline")),
         "workout_type": _str(detail.get("workout_type")),
         "device_type": _str(detail.get("device_type")),
@@ -379,11 +386,13 @@ def workout_row(
         "start_time": start,
         "end_time": end,
         "timezone": _str(detail.get("timezone")),
+        "local_start_time": None,  # see workouts_frame
         "duration_s": duration,
         "ride_length_s": _number(ride.get("duration")),
+        # total_work is 0 where there is no output to measure (a run, yoga): no figure then.
         "total_output_kj": total_output
         if total_output is not None
-        else convert(total_work, "j", "kj"),
+        else convert(total_work or None, "j", "kj"),
         "total_work_kj": convert(total_work, "j", "kj"),
         "avg_output_w": figure("output", "average_value", "w"),
         "max_output_w": figure("output", "max_value", "w"),
@@ -436,13 +445,46 @@ def rows_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
     return _frame(rows, WORKOUTS_SCHEMA)
 
 
-def workouts_frame(rows: list[pl.DataFrame], intervals: pl.DataFrame | None = None) -> pl.DataFrame:
-    """The workouts table, oldest first, with the sample intervals GraphBatch computed."""
+def workouts_frame(
+    rows: list[pl.DataFrame],
+    intervals: pl.DataFrame | None = None,
+    instructor_names: dict[str, str] | None = None,
+) -> pl.DataFrame:
+    """The workouts table, oldest first, with the sample intervals GraphBatch computed, and
+    the instructor's name, where a workout names only the id, from the workouts that name it
+    (instructor id -> name), as the rides table has it."""
     frame = pl.concat(rows) if rows else WORKOUTS_SCHEMA.to_frame()
     if intervals is not None:
         frame = frame.drop("sample_interval_s").join(intervals, on="workout_id", how="left")
+    if instructor_names:
+        names = pl.DataFrame(
+            {"instructor_id": list(instructor_names), "_name": list(instructor_names.values())}
+        )
+        frame = (
+            frame.join(names, on="instructor_id", how="left")
+            .with_columns(pl.col("instructor").fill_null(pl.col("_name")))
+            .drop("_name")
+        )
+    frame = frame.with_columns(_local_start_time(frame["timezone"]))
     frame = frame.select(WORKOUTS_SCHEMA.names())
     return frame.sort("start_time", pl.col("workout_id").cast(pl.String), nulls_last=True)
+
+
+def _local_start_time(timezones: pl.Series) -> pl.Expr:
+    """start_time converted to each row's own time zone, the zone then dropped (a column holds
+    one zone); null where the zone is missing or not one the tz database knows."""
+    local = pl.lit(None, pl.Datetime("us"))
+    probe = pl.Series([None], dtype=UTC_TIME)
+    for zone in timezones.drop_nulls().unique().sort():
+        try:  # polars' own tz database decides: a zone it lacks would fail the whole table
+            probe.dt.convert_time_zone(zone)
+        except pl.exceptions.PolarsError:
+            continue
+        if not zone:  # which polars would take for UTC
+            continue
+        on_its_clock = pl.col("start_time").dt.convert_time_zone(zone).dt.replace_time_zone(None)
+        local = pl.when(pl.col("timezone") == zone).then(on_its_clock).otherwise(local)
+    return local.alias("local_start_time")
 
 
 def segment_rows(workout_id: str, graph: dict[str, Any]) -> list[dict[str, Any]]:

@@ -110,6 +110,7 @@ def test_cycling_class_with_heart_rate(workouts, samples) -> None:
         start_time=datetime(2021, 4, 29, 17, 46, 42, tzinfo=UTC),  # 1619718402
         end_time=datetime(2021, 4, 29, 18, 16, 40, tzinfo=UTC),  # 1619720200
         timezone="Etc/GMT+5",
+        local_start_time=datetime(2021, 4, 29, 12, 46, 42),  # Etc/GMT+5 is UTC-5
         duration_s=1800.0,
         ride_length_s=1800.0,
         total_output_kj=176.0,
@@ -256,7 +257,8 @@ def test_running_on_a_device_without_sensors(workouts, samples) -> None:
         avg_speed_kph=None,
         avg_pace_min_per_km=None,
         avg_output_w=None,
-        total_output_kj=0.0,  # no summary: total_work 0.0 J
+        total_output_kj=None,  # no summary, and total_work 0.0 J: nothing measured it
+        total_work_kj=0.0,
         samples_count=1786,
         metric_length_mismatches=0,
     )
@@ -469,7 +471,7 @@ def test_tables_join_on_workout_id_and_give_the_walkthrough_table(archive_dir, s
     table = pelodump.read_workouts(archive_dir, discipline="cycling").select(
         "workout_id",
         "peloton_id",
-        pl.col("start_time").dt.date().alias("date"),
+        pl.col("local_start_time").dt.date().alias("date"),
         (pl.col("duration_s") / 60).alias("duration_min"),
         pl.col("total_output_kj").alias("total_output"),
         pl.col("max_output_w").alias("max_output"),
@@ -484,7 +486,7 @@ def test_tables_join_on_workout_id_and_give_the_walkthrough_table(archive_dir, s
     assert table.row(0) == (
         IDS["cycling_class_hr_2"],
         "71f625127e6645d8b9cd0b7c44fcca89",
-        date(2020, 11, 18),
+        date(2020, 11, 17),  # 21:37 in New York: 02:37 on the 18th in UTC
         30.0,
         256.0,
         501.0,

@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -554,11 +555,10 @@ def test_lazy_scans_filter_project_and_limit(samples_archive: Path) -> None:
     expected = eager.filter(pl.col("heart_rate_bpm") > 150).select(lazy.columns)
     assert lazy.height > 0 and lazy.equals(expected)
     assert pelodump.scan_workouts(samples_archive).head(2).collect().height == 2
-    assert (
-        pelodump.scan_segments(samples_archive)
-        .collect()
-        .equals(pelodump.read_segments(samples_archive))
-    )
+    for table in ("segments", "locations", "rides"):
+        scanned = getattr(pelodump, f"scan_{table}")(samples_archive).collect()
+        assert scanned.equals(getattr(pelodump, f"read_{table}")(samples_archive)), table
+    assert pelodump.scan_locations(samples_archive).collect().height > 0
 
 
 def test_build_runs_with_the_network_blocked(samples_archive, tmp_path, monkeypatch) -> None:
@@ -826,3 +826,50 @@ def test_sigterm_and_ctrl_c_held_back_together_both_take_effect() -> None:
         assert terminated == [signal.SIGTERM]
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_an_instructor_named_by_id_only_is_named_from_the_workouts_that_name_them(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "archive"
+    instructor = "c" * 32
+    with open_archive(root, create=True).begin_run({"command": "test"}) as run:
+        for workout_id, ride in (
+            ("named", {"instructor_id": instructor, "instructor": {"name": "Jonah Vale"}}),
+            ("id_only", {"instructor_id": instructor}),
+            ("nobody", {"instructor_id": "d" * 32}),
+        ):
+            body = detail(workout_id)
+            save_capture(run, "workout", workout_id, body | {"ride": body["ride"] | ride})
+    workouts = pelodump.read_workouts(root).select(
+        pl.col("workout_id").cast(pl.String), "instructor", "instructor_id"
+    )
+    assert sorted(workouts.rows()) == [
+        ("id_only", "Jonah Vale", instructor),
+        ("named", "Jonah Vale", instructor),
+        ("nobody", None, "d" * 32),
+    ]
+
+
+def test_local_start_time_is_on_each_workouts_own_clock_and_null_for_unknown_zones(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "archive"
+    zones = {"ny": "America/New_York", "kyiv": "Europe/Kyiv", "bad": "Not/AZone", "empty": ""}
+    with open_archive(root, create=True).begin_run({"command": "test"}) as run:
+        for workout_id, zone in zones.items():
+            save_capture(run, "workout", workout_id, detail(workout_id) | {"timezone": zone})
+        save_capture(run, "workout", "none", detail("none"))
+    local = dict(
+        pelodump.read_workouts(root)
+        .select(pl.col("workout_id").cast(pl.String), "local_start_time")
+        .rows()
+    )
+    # START is 2023-11-14 22:13:20 UTC.
+    assert local == {
+        "ny": datetime(2023, 11, 14, 17, 13, 20),
+        "kyiv": datetime(2023, 11, 15, 0, 13, 20),
+        "bad": None,
+        "empty": None,
+        "none": None,
+    }
