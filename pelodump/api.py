@@ -16,6 +16,7 @@ import aiohttp
 from yarl import URL
 
 from pelodump.archive import utc_now
+from pelodump.errors import PelodumpError
 
 API_URL = "https://api.onepeloton.com"
 JOINS = "ride,ride.instructor"
@@ -23,6 +24,18 @@ PAGE_LIMIT = 100  # the most the API gives per page
 JUST_RIDE_ID = "0" * 32  # Just Ride and freestyle workouts: a ride with no class behind it
 
 _PELOTON_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def check_http_url(option: str, url: str) -> None:
+    """PelodumpError unless `url` is an absolute http(s) URL with a host and a valid port."""
+    try:
+        parsed = URL(url)
+        valid = parsed.scheme in ("http", "https") and bool(parsed.host) and parsed.port
+    except (ValueError, TypeError):
+        valid = False
+    if not valid:
+        # Not echoed: a URL may carry a password (https://user:secret@host).
+        raise PelodumpError(f"{option} must be an http(s) URL with a host, such as {API_URL}")
 
 
 def is_peloton_id(value: object) -> bool:

@@ -566,7 +566,10 @@ class RunWriter:
 
     def _acquire_lock(self) -> None:
         path = self.archive.root / "lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:  # a read-only archive, a directory in the lock's place
+            raise _disk_error(error, self.archive.root) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -576,8 +579,12 @@ class RunWriter:
                 f"archive {self.archive.root} is in use by another pelodump (pid {holder}); "
                 "wait for it to finish"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError as error:  # a full disk: the pid is only a courtesy, but say so
+            os.close(fd)
+            raise _disk_error(error, self.archive.root) from None
         self._lock_fd = fd
 
     def _release(self) -> None:

@@ -38,6 +38,10 @@ Labeller = Callable[[Any], dict[str, Any]]
 log = logging.getLogger(__name__)
 
 
+# A day: a graph point every N seconds for any N beyond is one point per workout anyway.
+MAX_EVERY_N = 86_400
+
+
 @dataclass(frozen=True)
 class CrawlOptions:
     api_url: str = api.API_URL
@@ -53,10 +57,9 @@ class CrawlOptions:
             raise PelodumpError("--rate must be a positive number of requests per second")
         if self.concurrency < 1:
             raise PelodumpError("--concurrency must be at least 1")
-        if self.every_n < 0:
-            raise PelodumpError("--every-n must be 0 or more seconds")
-        if not self.api_url.startswith(("https://", "http://")):
-            raise PelodumpError(f"--api-url must be an http(s) URL, not {self.api_url!r}")
+        if not 0 <= self.every_n <= MAX_EVERY_N:
+            raise PelodumpError(f"--every-n must be 0 to {MAX_EVERY_N:,} seconds")
+        api.check_http_url("--api-url", self.api_url)
 
     def for_the_record(self) -> dict[str, Any]:
         """The options as the run log keeps them: no secrets ever pass through here."""
@@ -762,6 +765,7 @@ def run_fetch_command(args: argparse.Namespace) -> int:
         history_csv=not args.no_csv,
     )
     options.validate()
+    api.check_http_url("--auth-url", args.auth_url)
     archive = open_archive(args.archive, create=True)
     with archive.begin_run(options.for_the_record()) as run:
         stats = asyncio.run(

@@ -337,3 +337,17 @@ def test_capturing_a_body_again_repairs_its_damaged_blob(tmp_path: Path) -> None
     archive = open_archive(tmp_path)
     assert archive.read_blob(capture.blob) == body
     assert verify_archive(archive, read_data=True).clean
+
+
+def test_a_lock_that_cannot_be_taken_is_an_archive_error_not_a_crash(tmp_path: Path) -> None:
+    open_archive(tmp_path, create=True)
+    (tmp_path / "lock").unlink(missing_ok=True)
+    (tmp_path / "lock").mkdir()  # as a damaged or hand-edited archive may have it
+    with pytest.raises(
+        ArchiveError, match=f"cannot write to the archive {tmp_path}: Is a directory"
+    ):
+        open_archive(tmp_path).begin_run({}).__enter__()
+    (tmp_path / "lock").rmdir()
+    (tmp_path / "lock").symlink_to("/dev/full")  # the pid cannot be written there
+    with pytest.raises(ArchiveError, match=f"cannot write to the archive {tmp_path}: "):
+        open_archive(tmp_path).begin_run({}).__enter__()

@@ -58,6 +58,12 @@ _NOWHERE = ["--api-url", "http://127.0.0.1:9", "--auth-url", "http://127.0.0.1:9
         (["fetch", *_NOWHERE, "--rate", "inf"], "--rate must be a positive number"),
         (["fetch", *_NOWHERE, "--rate", "nan"], "--rate must be a positive number"),
         (["fetch", *_NOWHERE, "--rate", "0"], "--rate must be a positive number"),
+        (["fetch", *_NOWHERE, "--every-n", "1" + "0" * 20], "--every-n must be 0 to 86,400"),
+        *(
+            (["fetch", *_NOWHERE, option, url], f"{option} must be an http(s) URL with a host")
+            for option in ("--api-url", "--auth-url")
+            for url in ("notaurl", "http://", "http://[::1", "http://127.0.0.1:99999", "ftp://x")
+        ),
         (["demo", "--workouts", "-1"], "demo: --workouts must be between 0 and 1000000"),
         (["demo", "--out", __file__], f"cannot write tables to {__file__}: not a directory"),
     ],
