@@ -23,6 +23,7 @@ import logging
 import math
 import os
 import secrets
+import signal
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -453,11 +454,16 @@ class TokenCache:
 
     def load(self, key: str) -> Tokens | None:
         entry = self._read().get(key)
+        if entry is None:
+            return None
         try:
-            return Tokens(**entry) if isinstance(entry, dict) else None
-        except TypeError:
+            tokens = Tokens(**entry)
+        except TypeError:  # not a dict, or fields it should not have
+            tokens = None
+        if tokens is None or not _well_typed(tokens):
             log.warning("ignoring an unreadable entry in %s", self.path)
             return None
+        return tokens
 
     def save(self, key: str, tokens: Tokens) -> None:
         entries = self._read()
@@ -484,6 +490,9 @@ class TokenCache:
 
     def _read(self) -> dict[str, Any]:
         try:
+            if os.stat(self.path).st_mode & 0o077:  # written by hand, or copied: tighten it
+                os.chmod(self.path, 0o600)
+                log.warning("%s was readable by others: it is now readable by you alone", self.path)
             data = json.loads(self.path.read_bytes())
         except FileNotFoundError:
             return {}
@@ -494,6 +503,21 @@ class TokenCache:
             return {}
         entries = data.get("tokens") if isinstance(data, dict) else None
         return entries if isinstance(entries, dict) else {}
+
+
+def _well_typed(tokens: Tokens) -> bool:
+    """Whether a cached entry has the types Tokens promises (a hand-edited file may not)."""
+    number = (int, float)
+    return (
+        isinstance(tokens.access_token, str)
+        and bool(tokens.access_token)
+        and isinstance(tokens.refresh_token, str | None)
+        and isinstance(tokens.expires_at, number)
+        and isinstance(tokens.obtained_at, number)
+        and isinstance(tokens.token_type, str)
+        and not isinstance(tokens.expires_at, bool)
+        and not isinstance(tokens.obtained_at, bool)
+    )
 
 
 # --- the crawler's view ------------------------------------------------------------------------
@@ -552,7 +576,7 @@ class TokenSource:
         interactive = prompt and sys.stdin.isatty()
         username = env.get("PELOTON_USERNAME", "").strip()
         if not username and interactive:
-            username = await asyncio.to_thread(_ask, "Peloton username or email: ")
+            username = _prompted(_ask, "Peloton username or email: ")
         if not username:
             raise LoginError(NO_CREDENTIALS)
         cache = TokenCache(cache_dir or default_cache_dir())
@@ -572,13 +596,23 @@ class TokenSource:
 
         password = env.get("PELOTON_PASSWORD", "")
         if not password and interactive:
-            password = await asyncio.to_thread(getpass.getpass, "Peloton password: ")
+            try:
+                password = _prompted(getpass.getpass, "Peloton password: ")
+            except EOFError:  # Ctrl-D: no password given
+                password = ""
         if not password:
             raise LoginError(
                 "no password: set PELOTON_PASSWORD (or PELOTON_TOKEN, or use --token-file)"
             )
         tokens = await login_with_password(session, auth_url, username, password, clock=clock)
-        cache.save(key, tokens)
+        try:
+            cache.save(key, tokens)
+        except OSError as exc:  # a logged-in run goes on: losing it would mean logging in again
+            log.warning(
+                "could not save the tokens to %s (%s): the next run logs in again",
+                cache.path,
+                exc.strerror or type(exc).__name__,
+            )
         return cls(
             session, auth_url=auth_url, tokens=tokens, cache=cache, cache_key=key, clock=clock
         )
@@ -651,6 +685,17 @@ def pasted_tokens(text: str, now: float) -> Tokens:
     ):
         raise LoginError("the pasted access token is empty or not one token")
     return Tokens(access_token=token, refresh_token=None, expires_at=math.inf, obtained_at=now)
+
+
+def _prompted(ask: Callable[[str], str], prompt: str) -> str:
+    """Ask on the terminal, on this thread (nothing else runs before the login) and with Ctrl-C
+    raising KeyboardInterrupt at once: asyncio.run's own handler only cancels the main task,
+    which a blocked prompt never sees, and a prompt on a worker thread kept the process alive."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return ask(prompt)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _ask(prompt: str) -> str:

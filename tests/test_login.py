@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import re
+import signal
 import socket
 import stat
 import sys
@@ -177,6 +178,70 @@ def test_password_login_works_and_the_cache_is_private_and_reused(tmp_path: Path
     assert token in cache.read_text()
     assert PASSWORD not in cache.read_text()
     assert [p.name for p in cache_dir.iterdir()] == ["tokens.json"]  # no temporary file left
+
+
+@pytest.mark.usefixtures("password_login")
+def test_a_cache_that_cannot_be_written_warns_and_keeps_the_login(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    cache_dir = tmp_path / "a-file" / "pelodump"  # mkdir fails, as in a read-only directory
+
+    async def scenario() -> None:
+        async with serve_auth() as sim, aiohttp.ClientSession() as session:
+            token = await (await token_source(session, sim, cache_dir)).access_token()
+            assert await sim.me(session, token) == 200
+
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(scenario())
+    assert f"could not save the tokens to {cache_dir / 'tokens.json'}" in caplog.text
+
+
+@pytest.mark.usefixtures("password_login")
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"access_token": "x", "refresh_token": "y", "expires_at": "abc"},
+        {"access_token": "x", "refresh_token": "y", "expires_at": 1e12, "obtained_at": None},
+        {"access_token": None, "refresh_token": "y", "expires_at": 1e12},
+        {"access_token": "x", "refresh_token": 5, "expires_at": 1e12},
+        ["not", "an", "entry"],
+    ],
+    ids=str,
+)
+def test_a_cache_entry_of_the_wrong_types_is_ignored_and_the_password_used(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, entry: object
+) -> None:
+    async def scenario() -> None:
+        async with serve_auth() as sim, aiohttp.ClientSession() as session:
+            key = TokenCache.key(sim.url, USER.username)
+            cache = tmp_path / "tokens.json"
+            cache.write_text(json.dumps({"version": 1, "tokens": {key: entry}}))
+            cache.chmod(0o600)
+            token = await (await token_source(session, sim, tmp_path)).access_token()
+            assert await sim.me(session, token) == 200
+            assert sim.auth.login_posts == 1
+
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(scenario())
+    assert "ignoring an unreadable entry" in caplog.text
+
+
+@pytest.mark.usefixtures("password_login")
+def test_a_cache_readable_by_others_is_made_private(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario() -> None:
+        async with serve_auth() as sim, aiohttp.ClientSession() as session:
+            await token_source(session, sim, tmp_path)
+            (tmp_path / "tokens.json").chmod(0o644)  # copied from another machine, say
+            await token_source(session, sim, tmp_path)
+            assert sim.auth.login_posts == 1  # still used
+
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(scenario())
+    assert mode(tmp_path / "tokens.json") == 0o600
+    assert "was readable by others: it is now readable by you alone" in caplog.text
 
 
 @pytest.mark.usefixtures("password_login")
@@ -421,21 +486,23 @@ asyncio.run(main())
 """
 
 
-def test_on_a_terminal_it_asks_and_the_password_is_not_echoed(tmp_path: Path) -> None:
-    async def read_until(master: int, marker: bytes, seen: bytearray) -> None:
-        loop = asyncio.get_running_loop()
-        while marker not in seen:
-            readable = asyncio.Event()
-            loop.add_reader(master, readable.set)
-            try:
-                await asyncio.wait_for(readable.wait(), 30)  # a safety net, not a measurement
-            finally:
-                loop.remove_reader(master)
-            try:
-                seen += os.read(master, 4096)
-            except OSError:  # EIO: the child has closed the terminal
-                return
+async def read_until(master: int, marker: bytes, seen: bytearray) -> None:
+    """Read a terminal's output into `seen` until `marker` shows (or the child closes it)."""
+    loop = asyncio.get_running_loop()
+    while marker not in seen:
+        readable = asyncio.Event()
+        loop.add_reader(master, readable.set)
+        try:
+            await asyncio.wait_for(readable.wait(), 30)  # a safety net, not a measurement
+        finally:
+            loop.remove_reader(master)
+        try:
+            seen += os.read(master, 4096)
+        except OSError:  # EIO: the child has closed the terminal
+            return
 
+
+def test_on_a_terminal_it_asks_and_the_password_is_not_echoed(tmp_path: Path) -> None:
     async def scenario() -> bytes:
         async with serve_auth() as sim:
             master, terminal = os.openpty()
@@ -461,6 +528,49 @@ def test_on_a_terminal_it_asks_and_the_password_is_not_echoed(tmp_path: Path) ->
     assert USER.username.encode() in seen  # the terminal echoes what is typed...
     assert PASSWORD.encode() not in seen  # ...but not the password
     assert mode(tmp_path / "tokens.json") == 0o600
+
+
+@pytest.mark.parametrize("answer", ["ctrl-c", "ctrl-d"])
+def test_ctrl_c_or_ctrl_d_at_the_password_prompt_ends_the_fetch_at_once(
+    tmp_path: Path, answer: str
+) -> None:
+    async def scenario() -> tuple[int, str]:
+        async with serve_auth() as sim:
+            master, terminal = os.openpty()
+            environ = {k: v for k, v in os.environ.items() if not k.startswith("PELOTON_")}
+            environ |= {"PELOTON_USERNAME": USER.username, "PELODUMP_CONFIG_DIR": str(tmp_path)}
+            child = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "pelodump", "fetch", "--archive", str(tmp_path / "a"),
+                "--auth-url", sim.url, "--api-url", sim.url,
+                stdin=terminal, stdout=terminal, stderr=terminal, env=environ,
+            )  # fmt: skip
+            os.close(terminal)
+            seen = bytearray()
+            try:
+                await read_until(master, b"password: ", seen)
+                if answer == "ctrl-c":
+                    child.send_signal(signal.SIGINT)  # what the terminal sends for Ctrl-C
+                else:
+                    os.write(master, b"\x04")  # Ctrl-D: the end of the input
+                code = await asyncio.wait_for(child.wait(), 30)
+                await read_until(master, b"\n(never shown)", seen)  # the rest, to its end
+            finally:
+                os.close(master)
+                if child.returncode is None:  # it hung: leave no process behind
+                    child.kill()
+                    await child.wait()
+            return code, seen.decode(errors="replace")
+
+    code, seen = asyncio.run(scenario())
+    after_prompt = seen.split("password: ", 1)[1].strip()
+    if answer == "ctrl-c":
+        assert code == 130, seen
+        assert after_prompt.startswith("pelodump: interrupted"), seen
+        assert after_prompt.count("\n") == 0
+    else:
+        assert code == 2, seen
+        assert after_prompt.startswith("pelodump: error: no password"), seen
+        assert "Traceback" not in seen
 
 
 def test_no_credentials_says_what_to_set() -> None:
