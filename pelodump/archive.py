@@ -385,6 +385,23 @@ class Archive:
             for item in read_run_log(log):
                 yield log, item
 
+    def writer_pid(self) -> str | None:
+        """The pid of the pelodump writing to this archive now ("unknown" if it wrote none), or
+        None when nothing is writing (the writer's lock is free)."""
+        try:
+            fd = os.open(self.root / "lock", os.O_RDONLY)
+        except OSError:  # no lock file: no writer ever ran, or one cannot be told
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return os.read(fd, 64).decode("ascii", "replace").strip() or "unknown"
+        except OSError:
+            return None
+        finally:
+            os.close(fd)  # closing also lets go of a shared lock taken above
+        return None
+
     @contextlib.contextmanager
     def reading_lock(self) -> Iterator[None]:
         """Hold a shared lock while reading everything (verify): refused while a writer runs."""

@@ -704,9 +704,17 @@ def _ask(prompt: str) -> str:
     return sys.stdin.readline().strip()
 
 
+# Peloton's access tokens are a few kilobytes; a file far larger (/dev/zero) holds no token.
+_MAX_TOKEN_FILE_BYTES = 1 << 20
+
+
 def _read_token_file(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        with open(path, "rb") as file:
+            data = file.read(_MAX_TOKEN_FILE_BYTES + 1)
+        if len(data) > _MAX_TOKEN_FILE_BYTES:
+            raise LoginError(f"cannot read the token file {path}: far too large to be a token")
+        return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise LoginError(f"cannot read the token file {path}: {reason}") from exc

@@ -56,11 +56,15 @@ def _megabytes(count: int) -> str:
 def format_status(archive: Archive, status: ArchiveStatus) -> str:
     lines = [f"archive {archive.root} (id {archive.info.get('archive_id')})"]
     lines.append(f"runs: {len(status.runs)}")
+    # A run without an end is one that was killed, or the one a writer is running now: the last.
+    writer = archive.writer_pid()
     for run in status.runs[-10:]:
         ended = f", ended {run.ended_at}" if run.ended_at else ""
+        outcome = run.outcome_or_guess
+        if writer is not None and run is status.runs[-1] and run.outcome is None:
+            outcome = "running"
         lines.append(
-            f"  {run.run}  {run.outcome_or_guess:<11} {run.captures} captures "
-            f"(started {run.started_at}{ended})"
+            f"  {run.run}  {outcome:<11} {run.captures} captures (started {run.started_at}{ended})"
         )
     if len(status.runs) > 10:
         lines.append(f"  … and {len(status.runs) - 10} earlier runs")

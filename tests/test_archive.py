@@ -351,3 +351,19 @@ def test_a_lock_that_cannot_be_taken_is_an_archive_error_not_a_crash(tmp_path: P
     (tmp_path / "lock").symlink_to("/dev/full")  # the pid cannot be written there
     with pytest.raises(ArchiveError, match=f"cannot write to the archive {tmp_path}: "):
         open_archive(tmp_path).begin_run({}).__enter__()
+
+
+def test_status_calls_the_run_a_writer_is_running_running_not_interrupted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with open_archive(tmp_path, create=True).begin_run({}) as run:
+        save_capture(run, "workout", "a", {"id": "a"})
+    killed = open_archive(tmp_path).begin_run({})
+    killed.__enter__()  # a run that never ends...
+    killed._release()  # ...because its process died: the lock is let go, no run_end written
+    with open_archive(tmp_path).begin_run({}):  # and one running now
+        assert main(["status", "--archive", str(tmp_path)]) == 0
+        outcomes = [line.split()[1] for line in capsys.readouterr().out.splitlines()[2:5]]
+        assert outcomes == ["complete", "interrupted", "running"]
+    assert main(["status", "--archive", str(tmp_path)]) == 0
+    assert "running" not in capsys.readouterr().out

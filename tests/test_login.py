@@ -465,6 +465,15 @@ def test_unreadable_token_file_is_a_login_error(tmp_path: Path) -> None:
                 await TokenSource.from_environment(
                     session, auth_url="http://127.0.0.1:9", token_file=tmp_path / "missing.txt"
                 )
+            # Read only so far: a huge file (/dev/zero, say) is no token, and no reason to run
+            # out of memory.
+            huge = tmp_path / "huge.txt"
+            with huge.open("wb") as file:
+                file.truncate(2 << 20)
+            with pytest.raises(LoginError, match=r"huge\.txt: far too large to be a token"):
+                await TokenSource.from_environment(
+                    session, auth_url="http://127.0.0.1:9", token_file=huge
+                )
 
     asyncio.run(scenario())
 
