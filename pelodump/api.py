@@ -30,7 +30,12 @@ def check_http_url(option: str, url: str) -> None:
     """PelodumpError unless `url` is an absolute http(s) URL with a host and a valid port."""
     try:
         parsed = URL(url)
-        valid = parsed.scheme in ("http", "https") and bool(parsed.host) and parsed.port
+        valid = (
+            parsed.scheme in ("http", "https")
+            and bool(parsed.host)
+            and bool(parsed.port)
+            and not any(c.isspace() for c in url)
+        )
     except (ValueError, TypeError):
         valid = False
     if not valid:

@@ -30,6 +30,7 @@ import secrets
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -265,6 +266,20 @@ def _write_file_atomically(path: Path, data: bytes, tmp_dir: Path) -> None:
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+def _flock_within(fd: int, operation: int, seconds: float) -> bool:
+    """Take a lock, trying again for a moment: `status` and `verify` hold a shared lock for an
+    instant to see whether a writer runs, and a writer starting then is not refused for it."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(fd, operation | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
 
 
 def _disk_error(error: OSError, root: Path) -> ArchiveError:
@@ -587,9 +602,7 @@ class RunWriter:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as error:  # a read-only archive, a directory in the lock's place
             raise _disk_error(error, self.archive.root) from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _flock_within(fd, fcntl.LOCK_EX, seconds=0.25):
             holder = os.read(fd, 64).decode("ascii", "replace").strip() or "unknown"
             os.close(fd)
             raise ArchiveError(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import errno
 import getpass
 import hashlib
 import json
@@ -25,6 +26,7 @@ import os
 import secrets
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -488,12 +490,30 @@ class TokenCache:
         finally:
             os.close(directory_fd)
 
+    def _make_private(self, fd: int) -> None:
+        """Tighten a cache readable by others (written by hand, or copied) to 0600: the open
+        file itself, so no symlink or rename can point the change elsewhere, and only one of
+        the user's own; where it cannot be done, say so and use it anyway."""
+        status = os.fstat(fd)
+        if not status.st_mode & 0o077:
+            return
+        try:
+            if status.st_uid != os.getuid():
+                raise PermissionError(errno.EPERM, "owned by another user")
+            os.fchmod(fd, 0o600)
+            log.warning("%s was readable by others: it is now readable by you alone", self.path)
+        except OSError as exc:
+            log.warning(
+                "%s is readable by others and could not be made private (%s)",
+                self.path,
+                exc.strerror or type(exc).__name__,
+            )
+
     def _read(self) -> dict[str, Any]:
         try:
-            if os.stat(self.path).st_mode & 0o077:  # written by hand, or copied: tighten it
-                os.chmod(self.path, 0o600)
-                log.warning("%s was readable by others: it is now readable by you alone", self.path)
-            data = json.loads(self.path.read_bytes())
+            with open(self.path, "rb") as file:
+                self._make_private(file.fileno())
+                data = json.loads(file.read())
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
@@ -691,6 +711,8 @@ def _prompted(ask: Callable[[str], str], prompt: str) -> str:
     """Ask on the terminal, on this thread (nothing else runs before the login) and with Ctrl-C
     raising KeyboardInterrupt at once: asyncio.run's own handler only cancels the main task,
     which a blocked prompt never sees, and a prompt on a worker thread kept the process alive."""
+    if threading.current_thread() is not threading.main_thread():  # no handler to swap there
+        return ask(prompt)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return ask(prompt)

@@ -280,16 +280,16 @@ def iter_batches(
         detail = read_json(archive, details.get(workout_id), report) or list_item(workout_id)
         if isinstance(discipline := (detail or {}).get("fitness_discipline"), str):
             report.disciplines.add(discipline)
+        ride_id, instructor_id, instructor = ride_refs(detail)
+        if instructor_id is not None and instructor is not None:  # from every workout, selected
+            instructor_names[instructor_id] = instructor  # or not: the names do not hang on it
         if not selection.keeps(detail):
             continue
         graph = read_json(archive, graphs.get(workout_id), report) if needs_graph else None
         if detail is None and graph is None:
             continue  # every body of it is unreadable: already reported
-        ride_id, instructor_id, instructor = ride_refs(detail)
         if ride_id is not None:
             ride_ids.add(ride_id)
-        if instructor_id is not None and instructor is not None:
-            instructor_names[instructor_id] = instructor
         if not needs_graph:
             continue
         computed = batch.add(workout_id, graph) if graph is not None else {}

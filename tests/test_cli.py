@@ -62,7 +62,14 @@ _NOWHERE = ["--api-url", "http://127.0.0.1:9", "--auth-url", "http://127.0.0.1:9
         *(
             (["fetch", *_NOWHERE, option, url], f"{option} must be an http(s) URL with a host")
             for option in ("--api-url", "--auth-url")
-            for url in ("notaurl", "http://", "http://[::1", "http://127.0.0.1:99999", "ftp://x")
+            for url in (
+                "notaurl",
+                "http://",
+                "http://[::1",
+                "http://127.0.0.1:99999",
+                "ftp://x",
+                "http://127.0.0.1:9 ",
+            )
         ),
         (["demo", "--workouts", "-1"], "demo: --workouts must be between 0 and 1000000"),
         (["demo", "--out", __file__], f"cannot write tables to {__file__}: not a directory"),

@@ -12,6 +12,7 @@ import signal
 import socket
 import stat
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -242,6 +243,39 @@ def test_a_cache_readable_by_others_is_made_private(
         asyncio.run(scenario())
     assert mode(tmp_path / "tokens.json") == 0o600
     assert "was readable by others: it is now readable by you alone" in caplog.text
+
+
+@pytest.mark.usefixtures("password_login")
+def test_a_cache_readable_by_others_but_not_ours_to_change_is_still_used(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario() -> None:
+        async with serve_auth() as sim, aiohttp.ClientSession() as session:
+            await token_source(session, sim, tmp_path)
+            cache = tmp_path / "tokens.json"
+            cache.chmod(0o644)
+            os.chown(cache, 65534, -1)  # another user's (the tests run as root)
+            await token_source(session, sim, tmp_path)
+            assert sim.auth.login_posts == 1  # the cache was not thrown away
+            assert mode(cache) == 0o644
+
+    if os.getuid() != 0:
+        pytest.skip("needs to give a file away to another user")
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(scenario())
+    assert "is readable by others and could not be made private (owned by another user)" in (
+        caplog.text
+    )
+
+
+def test_a_prompt_off_the_main_thread_asks_without_touching_signals() -> None:
+    from pelodump.auth import _prompted
+
+    answers: list[str] = []
+    asker = threading.Thread(target=lambda: answers.append(_prompted(lambda p: p + "!", "q")))
+    asker.start()
+    asker.join()
+    assert answers == ["q!"]
 
 
 @pytest.mark.usefixtures("password_login")

@@ -834,12 +834,16 @@ def test_an_instructor_named_by_id_only_is_named_from_the_workouts_that_name_the
     root = tmp_path / "archive"
     instructor = "c" * 32
     with open_archive(root, create=True).begin_run({"command": "test"}) as run:
-        for workout_id, ride in (
-            ("named", {"instructor_id": instructor, "instructor": {"name": "Jonah Vale"}}),
-            ("id_only", {"instructor_id": instructor}),
-            ("nobody", {"instructor_id": "d" * 32}),
+        for workout_id, discipline, ride in (
+            (
+                "named",
+                "running",
+                {"instructor_id": instructor, "instructor": {"name": "Jonah Vale"}},
+            ),
+            ("id_only", "cycling", {"instructor_id": instructor}),
+            ("nobody", "cycling", {"instructor_id": "d" * 32}),
         ):
-            body = detail(workout_id)
+            body = detail(workout_id, discipline)
             save_capture(run, "workout", workout_id, body | {"ride": body["ride"] | ride})
     workouts = pelodump.read_workouts(root).select(
         pl.col("workout_id").cast(pl.String), "instructor", "instructor_id"
@@ -848,6 +852,11 @@ def test_an_instructor_named_by_id_only_is_named_from_the_workouts_that_name_the
         ("id_only", "Jonah Vale", instructor),
         ("named", "Jonah Vale", instructor),
         ("nobody", None, "d" * 32),
+    ]
+    # The name does not hang on which workouts are selected.
+    cycling = pelodump.read_workouts(root, discipline="cycling")
+    assert cycling.filter(pl.col("workout_id") == "id_only")["instructor"].to_list() == [
+        "Jonah Vale"
     ]
 
 
