@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import math
+import signal
 import sys
 from collections import Counter
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -767,7 +769,7 @@ def run_fetch_command(args: argparse.Namespace) -> int:
     options.validate()
     api.check_http_url("--auth-url", args.auth_url)
     archive = open_archive(args.archive, create=True)
-    with archive.begin_run(options.for_the_record()) as run:
+    with archive.begin_run(options.for_the_record()) as run, _sigterm_as_ctrl_c():
         stats = asyncio.run(
             fetch_history(
                 run,
@@ -780,6 +782,18 @@ def run_fetch_command(args: argparse.Namespace) -> int:
     print(summary(stats, run))
     print(f"archive: {archive.root}  (next: pelodump build --archive {archive.root})")
     return EXIT_PROBLEMS if stats.failures else EXIT_OK
+
+
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM (`timeout`, systemd, `kill`) stops the fetch as Ctrl-C does: requests in flight
+    cancelled, the run recorded as interrupted, exit 130. Left as it was, it ended the process
+    there and then, and the run log without its end."""
+    previous = signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _counts(stats: CrawlStats) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 import orjson
+import pytest
 from aiohttp import web
 from helpers import crawl_into
 
@@ -160,8 +161,9 @@ def test_fetch_killed_at_random_moments_and_resumed_ends_as_one_uninterrupted_ru
     assert resumed.total() <= whole.total() + per_kill * kills, (whole, resumed)
 
 
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_stops_fetch_at_once_marks_the_run_interrupted_and_a_rerun_completes(
-    tmp_path: Path,
+    tmp_path: Path, stop: signal.Signals
 ) -> None:
     root, work = tmp_path / "archive", tmp_path / "work"
     work.mkdir()
@@ -173,7 +175,7 @@ def test_ctrl_c_stops_fetch_at_once_marks_the_run_interrupted_and_a_rerun_comple
         sim.faults.latency_ms = 4000.0
         time.sleep(0.3)
         assert process.poll() is None
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)  # SIGTERM: from `timeout` or systemd, as Ctrl-C
         stdout, stderr = process.communicate(timeout=2.0)
         assert process.returncode == 130 and stdout == ""
         assert stderr.startswith("pelodump: interrupted") and stderr.count("\n") == 1
