@@ -20,6 +20,7 @@ import logging
 import math
 import signal
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -788,7 +789,10 @@ def run_fetch_command(args: argparse.Namespace) -> int:
 def _sigterm_as_ctrl_c() -> Iterator[None]:
     """SIGTERM (`timeout`, systemd, `kill`) stops the fetch as Ctrl-C does: requests in flight
     cancelled, the run recorded as interrupted, exit 130. Left as it was, it ended the process
-    there and then, and the run log without its end."""
+    there and then, and the run log without its end. (Only the main thread can set it.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     previous = signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
     try:
         yield
