@@ -147,6 +147,12 @@ class LogProblem:
     # it recorded is not indexed, so the next fetch asks for it again.
     torn: bool = False
 
+    @property
+    def where(self) -> str:
+        """runs/<file> line <n>; without the line when all of the file is at fault (line 0)."""
+        place = f"runs/{self.file}"
+        return f"{place} line {self.line}" if self.line else place
+
 
 _CAPTURE_FIELDS = frozenset(Capture.__slots__)
 # Fields that hold one of a few values across a whole archive: the index keeps one copy of each
@@ -396,6 +402,9 @@ class Archive:
 
     def iter_records(self) -> Iterator[tuple[Path, dict[str, Any] | LogProblem]]:
         """Every record of every run log in order, read afresh from disk (for verify and status)."""
+        if not self.runs_dir.is_dir():  # made with the archive: gone, every record is gone
+            yield self.runs_dir, LogProblem("", 0, "missing: the records of every capture are gone")
+            return
         for log in sorted(self.runs_dir.glob("*.jsonl")):
             for item in read_run_log(log):
                 yield log, item

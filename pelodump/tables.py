@@ -234,9 +234,7 @@ def iter_batches(
         if problem.torn:
             report.torn_logs.append(problem.file)
         else:
-            report.skipped.append(
-                Skipped("run log", f"{problem.file} line {problem.line}", problem.reason)
-            )
+            report.skipped.append(Skipped("run log", problem.where, problem.reason))
     details = archive.latest_of_kind("workout")
     graphs = archive.latest_of_kind("performance_graph")
     created, listed_on = _listed(archive, report)

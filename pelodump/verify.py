@@ -45,7 +45,7 @@ def _check_records(archive: Archive, report: VerifyReport) -> dict[str, str | No
     started: dict[str, str] = {}
     for log, item in archive.iter_records():
         if isinstance(item, LogProblem):
-            report.problems.append(f"runs/{item.file} line {item.line}: {item.reason}")
+            report.problems.append(f"{item.where}: {item.reason}")
             continue
         report.records += 1
         if item["type"] == "run_start":

@@ -233,7 +233,7 @@ def test_a_valid_json_record_of_the_wrong_shape_is_reported_never_a_crash(
     assert f"runs/{log.name} line 4: unreadable record" in capsys.readouterr().out
     # The build uses what the logs still hold and says what it could not read.
     assert main(["build", "--archive", str(tmp_path), "--out", str(tmp_path / "t")]) == 1
-    assert f"run log {log.name} line 4: unreadable record" in capsys.readouterr().err
+    assert f"run log runs/{log.name} line 4: unreadable record" in capsys.readouterr().err
 
 
 def test_the_capture_shape_names_every_capture_field() -> None:
@@ -388,3 +388,19 @@ def test_a_writer_starting_while_status_looks_is_not_refused(tmp_path: Path) -> 
         looking = False
         watcher.join()
     assert sum(1 for _ in (tmp_path / "runs").glob("*.jsonl")) == 100
+
+
+def test_an_archive_whose_runs_are_gone_fails_verify_and_build(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with open_archive(tmp_path, create=True).begin_run({}) as run:
+        save_capture(run, "workout", "a", {"id": "a"})
+    for log in (tmp_path / "runs").iterdir():
+        log.unlink()
+    (tmp_path / "runs").rmdir()  # deleted by hand, say: every record with it
+    assert main(["verify", "--archive", str(tmp_path)]) == 1
+    assert (
+        "problem: runs/: missing: the records of every capture are gone" in capsys.readouterr().out
+    )
+    assert main(["build", "--archive", str(tmp_path), "--out", str(tmp_path / "t")]) == 1
+    assert "run log runs/: missing" in capsys.readouterr().err

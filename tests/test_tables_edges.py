@@ -705,7 +705,7 @@ def test_a_damaged_run_log_line_is_reported_and_the_rest_built(tmp_path, capsys)
     assert main(["build", "--archive", str(root), "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert "skipped 1 unreadable captures" in err
-    assert f"run log {log.name} line {damaged + 1}: unreadable record (not JSON)" in err
+    assert f"run log runs/{log.name} line {damaged + 1}: unreadable record (not JSON)" in err
     workouts = pl.read_parquet(out / "workouts.parquet")
     assert workouts.filter(pl.col("has_graph"))["workout_id"].to_list() == ["kept"]
     with pytest.warns(UserWarning, match="unreadable record"):
@@ -778,8 +778,7 @@ def test_a_run_log_that_cannot_be_opened_is_reported_and_a_limited_scan_still_wa
     assert main(["build", "--archive", str(root), "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert (
-        "run log 20990101T000000.000000Z-000000.jsonl line 0: cannot be read (Is a directory)"
-        in err
+        "run log runs/20990101T000000.000000Z-000000.jsonl: cannot be read (Is a directory)" in err
     )
     assert pl.read_parquet(out / "workouts.parquet").height == 2
     # A query that stops after its first rows still says what was skipped.
