@@ -27,6 +27,7 @@ import hashlib
 import os
 import re
 import secrets
+import shutil
 import sys
 import tempfile
 import threading
@@ -405,7 +406,12 @@ class Archive:
         if not self.runs_dir.is_dir():  # made with the archive: gone, every record is gone
             yield self.runs_dir, LogProblem("", 0, "missing: the records of every capture are gone")
             return
-        for log in sorted(self.runs_dir.glob("*.jsonl")):
+        try:  # not glob: it takes a directory it cannot read for an empty one
+            logs = sorted(p for p in self.runs_dir.iterdir() if p.name.endswith(".jsonl"))
+        except OSError as error:
+            yield self.runs_dir, LogProblem("", 0, f"cannot be read ({error.strerror or error})")
+            return
+        for log in logs:
             for item in read_run_log(log):
                 yield log, item
 
@@ -429,7 +435,11 @@ class Archive:
     @contextlib.contextmanager
     def reading_lock(self) -> Iterator[None]:
         """Hold a shared lock while reading everything (verify): refused while a writer runs."""
-        fd = os.open(self.root / "lock", os.O_RDONLY | os.O_CREAT, 0o644)
+        try:  # not created if missing: a check changes nothing in the archive
+            fd = os.open(self.root / "lock", os.O_RDONLY)
+        except OSError:  # no writer has ever run, or the file cannot be read: no lock to take
+            yield
+            return
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
@@ -534,6 +544,8 @@ class RunWriter:
             "repaired": 0,
         }
         self._lock = threading.Lock()
+        self._parents_lock = threading.Lock()
+        self._durable_parents: set[Path] = set()  # objects/ab directories made durable this run
         self._seq = 0
         self._lock_fd: int | None = None
         self._log_fd: int | None = None
@@ -641,7 +653,9 @@ class RunWriter:
         # Only the lock holder writes temp files, so any present now were left by a killed writer.
         self.archive.tmp_dir.mkdir(exist_ok=True)
         for leftover in self.archive.tmp_dir.iterdir():
-            with contextlib.suppress(FileNotFoundError):
+            if leftover.is_dir() and not leftover.is_symlink():  # pelodump makes none: remove
+                shutil.rmtree(leftover, ignore_errors=True)
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError):
                 leftover.unlink()
 
     # -- saving --------------------------------------------------------------------------------
@@ -713,8 +727,12 @@ class RunWriter:
         """
         blob_id = blob_id_of(body)
         final = self.archive.blob_path(blob_id)
+        self._make_durable_parent(final.parent)
         damaged = final.exists() and not self._holds_sound_copy(blob_id)
         if final.exists() and not damaged:
+            # Maybe another thread's, linked a moment ago and its name not yet on disk: make it
+            # durable here too, before a record of this capture can name it.
+            _fsync_dir(final.parent)
             self._count("deduplicated")
             return blob_id
         compressed = _compressor().compress(body)
@@ -724,9 +742,6 @@ class RunWriter:
                 file.write(compressed)
                 file.flush()
                 os.fsync(file.fileno())
-            if not final.parent.exists():
-                final.parent.mkdir(exist_ok=True)
-                _fsync_dir(self.archive.objects_dir)
             if damaged:
                 os.replace(tmp, final)
                 self._count("repaired")
@@ -741,6 +756,16 @@ class RunWriter:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         return blob_id
+
+    def _make_durable_parent(self, parent: Path) -> None:
+        """Make a blob's directory (objects/ab) exist, its name durable in objects/, once per run:
+        under a lock, so that no thread links a blob into a directory that another thread has
+        made but not yet made durable."""
+        with self._parents_lock:
+            if parent not in self._durable_parents:
+                parent.mkdir(exist_ok=True)
+                _fsync_dir(self.archive.objects_dir)
+                self._durable_parents.add(parent)
 
     def _holds_sound_copy(self, blob_id: str) -> bool:
         try:

@@ -44,8 +44,12 @@ def archive_status(archive: Archive) -> ArchiveStatus:
     if known := [start for start in starts if start is not None]:
         status.first_workout, status.last_workout = min(known), max(known)
     for blob in archive.objects_dir.glob("*/*"):
+        try:
+            size = blob.stat().st_size
+        except OSError:  # a dangling link, a file it may not see: verify says what is wrong
+            continue
         status.blobs += 1
-        status.disk_bytes += blob.stat().st_size
+        status.disk_bytes += size
     return status
 
 
@@ -81,6 +85,11 @@ def format_status(archive: Archive, status: ArchiveStatus) -> str:
         f"bytes: {_megabytes(status.raw_bytes)} received in {status.blobs} blobs taking "
         f"{_megabytes(status.disk_bytes)} on disk ({ratio:.1f}x: compression and de-duplication)"
     )
+    if archive.log_problems:
+        lines.append(
+            f"run logs: {len(archive.log_problems)} lines that cannot be read "
+            "(pelodump verify lists them)"
+        )
     return "\n".join(lines)
 
 

@@ -1,13 +1,17 @@
 """`pelodump verify`: prove the archive is whole, or name exactly what is wrong.
 
-Problems (exit 1): unreadable records, records naming a blob that is missing, and with --read-data
-blobs that do not decompress, do not hash to their name, or are not the JSON (or text) they claim.
+Problems (exit 1): unreadable records, records out of their log's order or of another run, logs
+without a start, records naming a blob that is missing, empty blob files, blobs but no records
+at all; with --read-data blobs that do not decompress, do not hash to their name, are not the
+size their record says, or are not the JSON (or text) they claim.
 Notes (exit 0): blobs no record names and leftover temp files, which a killed writer may leave and
-which lose nothing; runs without an end record, which were killed.
+which lose nothing; files in objects/ that are not blobs; runs without an end record, which were
+killed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,56 +34,123 @@ class VerifyReport:
 
 def verify_archive(archive: Archive, *, read_data: bool = False) -> VerifyReport:
     report = VerifyReport()
-    content_types = _check_records(archive, report)
-    _check_blobs(archive, content_types, report, read_data=read_data)
-    leftovers = sorted(archive.tmp_dir.iterdir()) if archive.tmp_dir.exists() else []
+    named = _check_records(archive, report)
+    _check_blobs(archive, named, report, read_data=read_data)
+    if report.blobs and not report.records:  # every fetch writes its run_start first
+        report.problems.append(
+            f"runs/: no records, yet {report.blobs} blobs: the run logs are gone"
+        )
+    try:
+        leftovers = sorted(archive.tmp_dir.iterdir()) if archive.tmp_dir.exists() else []
+    except OSError as error:
+        report.problems.append(f"tmp/: cannot be read ({error.strerror or error})")
+        leftovers = []
     for leftover in leftovers:
         report.notes.append(f"tmp/{leftover.name}: leftover temp file (the next fetch removes it)")
     return report
 
 
-def _check_records(archive: Archive, report: VerifyReport) -> dict[str, str | None]:
-    """Check every record; return each named blob's declared content type."""
-    content_types: dict[str, str | None] = {}
+@dataclass(frozen=True)
+class _Named:
+    """What the first record naming a blob says of it."""
+
+    content_type: str | None
+    size: int | None
+
+
+def _check_records(archive: Archive, report: VerifyReport) -> dict[str, _Named]:
+    """Check every record; return what records say of each blob they name."""
+    named: dict[str, _Named] = {}
     ended: set[str] = set()
     started: dict[str, str] = {}
+    last_seq: dict[str, int] = {}  # per log
     for log, item in archive.iter_records():
         if isinstance(item, LogProblem):
             report.problems.append(f"{item.where}: {item.reason}")
             continue
         report.records += 1
+        place = f"runs/{log.name}"
+        if item.get("run") != log.stem:  # a record of another run, copied in
+            report.problems.append(f"{place}: a record of run {item.get('run')!r}")
         if item["type"] == "run_start":
             started[item["run"]] = log.name
         elif item["type"] == "run_end":
             ended.add(item["run"])
-        elif item["type"] == "capture" and item.get("blob"):
-            blob = item["blob"]
-            if blob not in content_types:
-                content_types[blob] = item.get("content_type")
-                try:
-                    path = archive.blob_path(blob)
-                except ValueError:
-                    report.problems.append(f"runs/{log.name} seq {item.get('seq')}: bad blob id")
-                    continue
-                if not path.is_file():
-                    report.problems.append(
-                        f"runs/{log.name} seq {item.get('seq')}: names missing blob {blob}"
-                    )
+        if item["type"] != "capture":
+            continue
+        seq = item["seq"]
+        where = f"{place} seq {seq}"
+        if log.name not in started.values():
+            report.problems.append(f"{where}: a capture before the log's run_start record")
+        # Replayed in order, the last capture of a resource is its latest: order is meaning.
+        if seq <= last_seq.get(log.name, 0):
+            report.problems.append(
+                f"{where}: after seq {last_seq[log.name]} (repeated or out of order)"
+            )
+        last_seq[log.name] = max(seq, last_seq.get(log.name, 0))
+        status, blob = item.get("status"), item.get("blob")
+        if isinstance(status, int) and 200 <= status < 300 and not blob and not item.get("error"):
+            report.problems.append(f"{where}: answered {status} with neither a body nor an error")
+        if not blob:
+            continue
+        if blob not in named:
+            named[blob] = _Named(item.get("content_type"), item.get("size"))
+            try:
+                path = archive.blob_path(blob)
+            except ValueError:
+                report.problems.append(f"{where}: bad blob id")
+                continue
+            if not path.is_file():
+                report.problems.append(f"{where}: names missing blob {blob}")
     for run, name in started.items():
         if run not in ended:
             report.notes.append(f"runs/{name}: run has no end record (killed, or still running)")
-    return content_types
+    return named
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _blob_files(archive: Archive, report: VerifyReport) -> Iterator[tuple[str, Path]]:
+    """Each file of objects/ named as pelodump names blobs (objects/ab/<62 hex>), with its blob
+    id; what cannot be read is a problem, what pelodump never writes is a note."""
+
+    def listed(directory: Path) -> list[Path]:
+        try:
+            return sorted(directory.iterdir())
+        except OSError as error:
+            where = directory.relative_to(archive.root)
+            report.problems.append(f"{where}/: cannot be read ({error.strerror or error})")
+            return []
+
+    for parent in listed(archive.objects_dir):
+        if not (parent.is_dir() and len(parent.name) == 2 and set(parent.name) <= _HEX):
+            report.notes.append(f"objects/{parent.name}: not a blob directory (pelodump made none)")
+            continue
+        for path in listed(parent):
+            name = f"objects/{parent.name}/{path.name}"
+            if not (len(path.name) == 62 and set(path.name) <= _HEX) or not path.is_file():
+                report.notes.append(f"{name}: not a blob (pelodump writes no such file)")
+                continue
+            yield f"sha256:{parent.name}{path.name}", path
 
 
 def _check_blobs(
-    archive: Archive, content_types: dict[str, str | None], report: VerifyReport, *, read_data: bool
+    archive: Archive, named: dict[str, _Named], report: VerifyReport, *, read_data: bool
 ) -> None:
-    for path in sorted(archive.objects_dir.glob("*/*")):
+    for blob_id, path in _blob_files(archive, report):
         name = f"objects/{path.parent.name}/{path.name}"
-        blob_id = f"sha256:{path.parent.name}{path.name}"
         report.blobs += 1
-        if blob_id not in content_types:
+        if blob_id not in named:
             report.notes.append(f"{name}: no record names this blob (harmless)")
+        try:
+            empty = path.stat().st_size == 0
+        except OSError as error:
+            report.problems.append(f"{name}: cannot be read ({error.strerror or error})")
+            continue
+        if empty:  # no zstd frame is: cheap to see without reading any data
+            report.problems.append(f"{name}: damaged on disk: the file is empty")
+            continue
         if not read_data:
             continue
         try:  # the build's own reader: one rule for what a damaged blob is
@@ -88,10 +159,14 @@ def _check_blobs(
             report.problems.append(f"{name}: {error}")
             continue
         report.bytes_read += len(body)
-        if blob_id not in content_types:
+        if blob_id not in named:
             continue  # a body whose record never came (killed, disk full): JSON or text, unknown
+        if named[blob_id].size is not None and named[blob_id].size != len(body):
+            report.problems.append(
+                f"{name}: {len(body)} bytes where its record says {named[blob_id].size}"
+            )
         try:
-            check_body(body, content_types[blob_id])
+            check_body(body, named[blob_id].content_type)
         except InvalidBody as error:
             report.problems.append(f"{name}: {error}")
 

@@ -193,7 +193,10 @@ def test_verify_names_a_flipped_byte_a_deleted_blob_and_a_truncated_log(
     assert main(["verify", "--archive", str(tmp_path), "--read-data"]) == 1
     out = capsys.readouterr().out
     assert f"objects/{flipped.blob[7:9]}/{flipped.blob[9:]}: damaged on disk" in out
-    assert f"objects/{path.parent.name}/not-a-blob: not a blob id" in out
+    # Not damage to repair (fetch --full could not): a note, as for any file pelodump never wrote.
+    assert (
+        f"note: objects/{path.parent.name}/not-a-blob: not a blob (pelodump writes no such" in out
+    )
     assert f"names missing blob {deleted.blob}" in out
     assert f"runs/{log.name} line 5: torn record" in out
     # Without --read-data the missing blob and the torn log are still found.
@@ -404,3 +407,91 @@ def test_an_archive_whose_runs_are_gone_fails_verify_and_build(
     )
     assert main(["build", "--archive", str(tmp_path), "--out", str(tmp_path / "t")]) == 1
     assert "run log runs/: missing" in capsys.readouterr().err
+
+
+def test_verify_finds_what_a_hand_or_a_bad_copy_did_to_the_logs_and_objects(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with open_archive(tmp_path, create=True).begin_run({}) as run:
+        for key in "abc":
+            save_capture(run, "workout", key, {"id": key, "values": list(range(50))})
+    (tmp_path / "lock").unlink()
+    [log] = (tmp_path / "runs").glob("*.jsonl")
+    start, first, second, third, end = log.read_bytes().splitlines(keepends=True)
+    spoilt = orjson.loads(third) | {"seq": 1}  # a capture whose seq repeats
+    foreign = orjson.loads(second) | {"run": "20200101T000000.000000Z-000000", "seq": 4}
+    no_body = orjson.loads(second) | {"seq": 5, "blob": None, "size": None, "error": None}
+    lines = [start, first, second, orjson.dumps(spoilt) + b"\n", orjson.dumps(foreign) + b"\n"]
+    log.write_bytes(b"".join([*lines, orjson.dumps(no_body) + b"\n", end]))
+    headless = tmp_path / "runs" / "20990101T000000.000000Z-000000.jsonl"
+    headless.write_bytes(third.replace(orjson.loads(third)["run"].encode(), headless.stem.encode()))
+    blob = orjson.loads(first)["blob"]
+    empty = open_archive(tmp_path).blob_path(blob)
+    empty.write_bytes(b"")  # emptied, by a disk-full copy say
+    (tmp_path / "objects" / "stray").mkdir()
+
+    assert main(["verify", "--archive", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert f"runs/{log.name} seq 1: after seq 2 (repeated or out of order)" in out
+    assert f"runs/{log.name}: a record of run '20200101T000000.000000Z-000000'" in out
+    assert f"runs/{log.name} seq 5: answered 200 with neither a body nor an error" in out
+    assert f"runs/{headless.name} seq 3: a capture before the log's run_start record" in out
+    assert f"objects/{blob[7:9]}/{blob[9:]}: damaged on disk: the file is empty" in out
+    assert "note: objects/stray: not a blob directory (pelodump made none)" in out
+    assert not (tmp_path / "lock").exists()  # a check changes nothing
+
+    # A body whose size is not its record's: seen when the data is read.
+    for path in (tmp_path / "runs").iterdir():
+        path.unlink()
+    with open_archive(tmp_path).begin_run({}) as run:
+        save_capture(run, "workout", "d", b'{"id": "d"}')
+    [log] = (tmp_path / "runs").glob("*.jsonl")
+    log.write_bytes(log.read_bytes().replace(b'"size":11', b'"size":12'))
+    assert main(["verify", "--archive", str(tmp_path), "--read-data"]) == 1
+    assert "11 bytes where its record says 12" in capsys.readouterr().out
+
+    # Blobs but no record at all: the logs are gone, not the blobs stray.
+    log.unlink()
+    assert main(["verify", "--archive", str(tmp_path)]) == 1
+    assert "runs/: no records, yet" in capsys.readouterr().out
+    assert main(["status", "--archive", str(tmp_path)]) == 0
+
+
+def test_status_and_the_next_writer_cope_with_odd_leftovers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with open_archive(tmp_path, create=True).begin_run({}) as run:
+        save_capture(run, "workout", "a", {"id": "a"})
+    (tmp_path / "objects" / "ab").mkdir()
+    (tmp_path / "objects" / "ab" / ("0" * 62)).symlink_to(tmp_path / "nowhere")  # dangling
+    [log] = (tmp_path / "runs").glob("*.jsonl")
+    with log.open("ab") as file:
+        file.write(b"not json\n")
+    assert main(["status", "--archive", str(tmp_path)]) == 0
+    assert "run logs: 1 lines that cannot be read (pelodump verify lists them)" in (
+        capsys.readouterr().out
+    )
+    (tmp_path / "tmp" / "left-by-hand").mkdir()  # the writer owns tmp/: it clears it whole
+    with open_archive(tmp_path).begin_run({}) as run:
+        save_capture(run, "workout", "b", {"id": "b"})
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_the_format_readmes_reader_reads_a_graph_back_without_pelodump(tmp_path: Path) -> None:
+    graph = {"seconds_since_pedaling_start": [0, 1], "metrics": []}
+    with open_archive(tmp_path / "archive", create=True).begin_run({}) as run:
+        save_capture(run, "performance_graph", "w1", {"old": True})
+        save_capture(run, "performance_graph", "w1", graph)
+    [log] = (tmp_path / "archive" / "runs").glob("*.jsonl")
+    with log.open("ab") as file:
+        file.write(b'{"type": "capture"}\n{"torn')  # damage the reader must step over
+    readme = (Path(__file__).parent.parent / "archive" / "README.md").read_text()
+    snippet = readme.split("## Reading a workout's graph without pelodump")[1]
+    code = snippet.split("```python\n")[1].split("```")[0]
+    script = tmp_path / "reader.py"
+    script.write_text(f"WORKOUT_ID = 'w1'\n{code}\nprint(json.dumps(graph))\n")
+    result = subprocess.run(
+        [sys.executable, "-I", str(script)], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert orjson.loads(result.stdout) == graph
