@@ -546,6 +546,9 @@ class RunWriter:
         self._lock = threading.Lock()
         self._parents_lock = threading.Lock()
         self._durable_parents: set[Path] = set()  # objects/ab directories made durable this run
+        # Blobs being linked into place whose directory is not yet fsynced: seen by another
+        # thread, such a blob's name may not be on disk yet.
+        self._linking: set[Path] = set()
         self._seq = 0
         self._lock_fd: int | None = None
         self._log_fd: int | None = None
@@ -652,8 +655,10 @@ class RunWriter:
     def _remove_leftover_temp_files(self) -> None:
         # Only the lock holder writes temp files, so any present now were left by a killed writer.
         self.archive.tmp_dir.mkdir(exist_ok=True)
-        for leftover in self.archive.tmp_dir.iterdir():
-            if leftover.is_dir() and not leftover.is_symlink():  # pelodump makes none: remove
+        tmp = self.archive.tmp_dir
+        for leftover in tmp.iterdir():
+            # pelodump makes no directory there: remove one, unless tmp/ is a link to elsewhere
+            if leftover.is_dir() and not leftover.is_symlink() and not tmp.is_symlink():
                 shutil.rmtree(leftover, ignore_errors=True)
             with contextlib.suppress(FileNotFoundError, IsADirectoryError):
                 leftover.unlink()
@@ -730,9 +735,10 @@ class RunWriter:
         self._make_durable_parent(final.parent)
         damaged = final.exists() and not self._holds_sound_copy(blob_id)
         if final.exists() and not damaged:
-            # Maybe another thread's, linked a moment ago and its name not yet on disk: make it
-            # durable here too, before a record of this capture can name it.
-            _fsync_dir(final.parent)
+            with self._parents_lock:
+                linking = final in self._linking
+            if linking:  # another thread's, its name not yet on disk: wait for it by fsyncing
+                _fsync_dir(final.parent)
             self._count("deduplicated")
             return blob_id
         compressed = _compressor().compress(body)
@@ -742,16 +748,22 @@ class RunWriter:
                 file.write(compressed)
                 file.flush()
                 os.fsync(file.fileno())
-            if damaged:
-                os.replace(tmp, final)
-                self._count("repaired")
-            else:
-                try:
-                    os.link(tmp, final)  # unlike rename, never replaces another thread's blob
-                    self._count("new_blobs")
-                except FileExistsError:
-                    self._count("deduplicated")
-            _fsync_dir(final.parent)
+            with self._parents_lock:
+                self._linking.add(final)
+            try:
+                if damaged:
+                    os.replace(tmp, final)
+                    self._count("repaired")
+                else:
+                    try:
+                        os.link(tmp, final)  # unlike rename, never replaces another's blob
+                        self._count("new_blobs")
+                    except FileExistsError:
+                        self._count("deduplicated")
+                _fsync_dir(final.parent)
+            finally:
+                with self._parents_lock:
+                    self._linking.discard(final)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)

@@ -63,6 +63,7 @@ def _check_records(archive: Archive, report: VerifyReport) -> dict[str, _Named]:
     named: dict[str, _Named] = {}
     ended: set[str] = set()
     started: dict[str, str] = {}
+    headed: set[str] = set()  # logs whose run_start has been read
     last_seq: dict[str, int] = {}  # per log
     for log, item in archive.iter_records():
         if isinstance(item, LogProblem):
@@ -70,17 +71,18 @@ def _check_records(archive: Archive, report: VerifyReport) -> dict[str, _Named]:
             continue
         report.records += 1
         place = f"runs/{log.name}"
-        if item.get("run") != log.stem:  # a record of another run, copied in
-            report.problems.append(f"{place}: a record of run {item.get('run')!r}")
+        if item["type"] in _RUN_RECORDS and item["run"] != log.stem:  # copied in from another
+            report.problems.append(f"{place}: a record of run {item['run']!r}")
         if item["type"] == "run_start":
             started[item["run"]] = log.name
+            headed.add(log.name)
         elif item["type"] == "run_end":
             ended.add(item["run"])
         if item["type"] != "capture":
             continue
         seq = item["seq"]
         where = f"{place} seq {seq}"
-        if log.name not in started.values():
+        if log.name not in headed:
             report.problems.append(f"{where}: a capture before the log's run_start record")
         # Replayed in order, the last capture of a resource is its latest: order is meaning.
         if seq <= last_seq.get(log.name, 0):
@@ -108,6 +110,8 @@ def _check_records(archive: Archive, report: VerifyReport) -> dict[str, _Named]:
     return named
 
 
+# The record types that name their run (a type pelodump does not know is skipped, whatever it has).
+_RUN_RECORDS = frozenset({"run_start", "run_end", "capture"})
 _HEX = frozenset("0123456789abcdef")
 
 

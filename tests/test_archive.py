@@ -495,3 +495,40 @@ def test_the_format_readmes_reader_reads_a_graph_back_without_pelodump(tmp_path:
     )
     assert result.returncode == 0, result.stderr
     assert orjson.loads(result.stdout) == graph
+
+
+def test_a_record_of_a_type_not_yet_known_is_no_problem(tmp_path: Path) -> None:
+    with open_archive(tmp_path, create=True).begin_run({}) as run:
+        save_capture(run, "workout", "a", {"id": "a"})
+    [log] = (tmp_path / "runs").glob("*.jsonl")
+    with log.open("ab") as file:
+        file.write(b'{"type": "checkpoint", "note": "from a later pelodump"}\n')
+    assert verify_archive(open_archive(tmp_path), read_data=True).clean
+
+
+def test_no_record_names_a_blob_before_its_name_is_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[Path] = []
+    real_fsync_dir = archive_module._fsync_dir
+    monkeypatch.setattr(
+        archive_module, "_fsync_dir", lambda d: (synced.append(Path(d)), real_fsync_dir(d))
+    )
+    root = tmp_path / "archive"
+    body = orjson.dumps({"id": "a"})
+    with open_archive(root, create=True).begin_run({}) as run:
+        synced.clear()
+        first = save_capture(run, "workout", "a", body)
+        parent = open_archive(root).blob_path(first.blob).parent
+        # The blob's directory, new: its name in objects/ first, then the blob's name in it.
+        assert synced == [root / "objects", parent]
+
+        synced.clear()
+        save_capture(run, "workout", "b", body)  # the same body: stored, and durable, already
+        assert synced == []
+
+        # The same body while another thread has linked it but not yet synced its directory:
+        # this capture's record must not come first.
+        run._linking.add(open_archive(root).blob_path(first.blob))
+        save_capture(run, "workout", "c", body)
+        assert synced == [parent]
