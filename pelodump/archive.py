@@ -289,6 +289,11 @@ def _flock_within(fd: int, operation: int, seconds: float) -> bool:
             time.sleep(0.01)
 
 
+def _lock_holder(fd: int) -> str:
+    """The pid the writer holding the lock wrote into its file ("unknown" if none yet)."""
+    return os.read(fd, 64).decode("ascii", "replace").strip() or "unknown"
+
+
 def _disk_error(error: OSError, root: Path) -> ArchiveError:
     if error.errno == errno.ENOSPC:
         return ArchiveError(f"disk full while writing to the archive {root}; nothing was lost")
@@ -425,7 +430,7 @@ class Archive:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
-            return os.read(fd, 64).decode("ascii", "replace").strip() or "unknown"
+            return _lock_holder(fd)
         except OSError:
             return None
         finally:
@@ -444,7 +449,7 @@ class Archive:
             try:
                 fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except BlockingIOError:
-                holder = os.read(fd, 64).decode("ascii", "replace").strip() or "unknown"
+                holder = _lock_holder(fd)
                 raise ArchiveError(
                     f"archive {self.root} is being written by pelodump (pid {holder}); "
                     "try again when it has finished"
@@ -627,7 +632,7 @@ class RunWriter:
         except OSError as error:  # a read-only archive, a directory in the lock's place
             raise _disk_error(error, self.archive.root) from None
         if not _flock_within(fd, fcntl.LOCK_EX, seconds=0.25):
-            holder = os.read(fd, 64).decode("ascii", "replace").strip() or "unknown"
+            holder = _lock_holder(fd)
             os.close(fd)
             raise ArchiveError(
                 f"archive {self.archive.root} is in use by another pelodump (pid {holder}); "

@@ -170,21 +170,8 @@ class Crawler:
             if later_ok and not self.outages.may_send(request.kind):
                 raise KindDown([request])
             await self.tokens.access_token()  # refreshed here, outside the slot, when due
-            async with self.throttle.slot():
-                # The token as the request leaves: while this worker waited for its turn, another
-                # may have replaced a token the API rejected. Read before the wait, a request
-                # could go out with a token already known to be dead, and a fetch that met
-                # three such 401s gave up.
-                token = self.tokens.current_access_token
-                self.stats.count_request()
-                attempts += 1
-                number = self.stats.requests  # requests are numbered in the order they leave
-                try:
-                    answer: api.Answer | api.TransportError = await api.send(
-                        self.session, self.options.api_url, request, token
-                    )
-                except api.TransportError as failure:
-                    answer = failure
+            number, token, answer = await self._send(request)
+            attempts += 1
             if isinstance(answer, api.TransportError):
                 await self._save(request, answer, error=answer.reason)
                 if answer.unreachable and not self._answered:
@@ -227,8 +214,7 @@ class Crawler:
                         self.throttle.cool_down(policy.cooldown(answer.retry_after, cooldowns))
                 keep = answer.body if error is None else None  # whole and valid: worth keeping
                 if verdict == "ok":
-                    self._newest_served = max(self._newest_served, number)
-                    self._served += 1
+                    self._count_served(number)
                     self.outages.answered(request.kind)
                     await self._save(
                         request, answer, body=keep, labels=labels(data) if labels else None
@@ -264,6 +250,28 @@ class Crawler:
             self.stats.retries += 1
             await asyncio.sleep(policy.backoff(errors))
 
+    async def _send(self, request: api.Request) -> tuple[int, str, api.Answer | api.TransportError]:
+        """One request through the throttle: its number (requests are numbered in the order
+        they leave), the token it carried, and its answer or transport failure."""
+        async with self.throttle.slot():
+            # The token as the request leaves: while this worker waited for its turn, another
+            # may have replaced a token the API rejected. Read before the wait, a request could
+            # go out with a token already known to be dead, and a fetch that met three such
+            # 401s gave up.
+            token = self.tokens.current_access_token
+            self.stats.count_request()
+            number = self.stats.requests
+            try:
+                answer = await api.send(self.session, self.options.api_url, request, token)
+            except api.TransportError as failure:
+                return number, token, failure
+        return number, token, answer
+
+    def _count_served(self, number: int) -> None:
+        """Count a 2xx answer to request `number` (for _failing_alone)."""
+        self._newest_served = max(self._newest_served, number)
+        self._served += 1
+
     async def _probe(self) -> None:
         """Ask for the member's profile, the cheapest question there is, and count its answer
         in the tallies _failing_alone reads (served, refused). Recorded as every request is.
@@ -271,19 +279,13 @@ class Crawler:
         pause counted); a Retry-After on it is honoured by everyone. A 401 is not served either:
         the token is refreshed when a request of the crawl itself meets it."""
         request = api.me()
-        async with self.throttle.slot():
-            token = self.tokens.current_access_token
-            self.stats.count_request()
-            number = self.stats.requests
-            try:
-                answer = await api.send(self.session, self.options.api_url, request, token)
-            except api.TransportError as failure:
-                await self._save(request, failure, error=failure.reason)
-                return
+        number, _, answer = await self._send(request)
+        if isinstance(answer, api.TransportError):
+            await self._save(request, answer, error=answer.reason)
+            return
         verdict, _, error = self._judge(answer, text=False)
         if verdict == "ok":
-            self._newest_served = max(self._newest_served, number)
-            self._served += 1
+            self._count_served(number)
         elif verdict == "slow down":
             self._slowdowns += 1
             if answer.retry_after is not None:

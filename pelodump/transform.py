@@ -476,11 +476,11 @@ def _local_start_time(timezones: pl.Series) -> pl.Expr:
     local = pl.lit(None, pl.Datetime("us"))
     probe = pl.Series([None], dtype=UTC_TIME)
     for zone in timezones.drop_nulls().unique().sort():
+        if not zone:  # no zone, which polars would take for UTC
+            continue
         try:  # polars' own tz database decides: a zone it lacks would fail the whole table
             probe.dt.convert_time_zone(zone)
         except pl.exceptions.PolarsError:
-            continue
-        if not zone:  # which polars would take for UTC
             continue
         on_its_clock = pl.col("start_time").dt.convert_time_zone(zone).dt.replace_time_zone(None)
         local = pl.when(pl.col("timezone") == zone).then(on_its_clock).otherwise(local)

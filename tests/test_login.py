@@ -229,43 +229,31 @@ def test_a_cache_entry_of_the_wrong_types_is_ignored_and_the_password_used(
 
 
 @pytest.mark.usefixtures("password_login")
-def test_a_cache_readable_by_others_is_made_private(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("owner", ["the user", "another user"])
+def test_a_cache_readable_by_others_is_made_private_if_it_can_be_and_used_either_way(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, owner: str
 ) -> None:
-    async def scenario() -> None:
-        async with serve_auth() as sim, aiohttp.ClientSession() as session:
-            await token_source(session, sim, tmp_path)
-            (tmp_path / "tokens.json").chmod(0o644)  # copied from another machine, say
-            await token_source(session, sim, tmp_path)
-            assert sim.auth.login_posts == 1  # still used
-
-    with caplog.at_level(logging.WARNING):
-        asyncio.run(scenario())
-    assert mode(tmp_path / "tokens.json") == 0o600
-    assert "was readable by others: it is now readable by you alone" in caplog.text
-
-
-@pytest.mark.usefixtures("password_login")
-def test_a_cache_readable_by_others_but_not_ours_to_change_is_still_used(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    async def scenario() -> None:
-        async with serve_auth() as sim, aiohttp.ClientSession() as session:
-            await token_source(session, sim, tmp_path)
-            cache = tmp_path / "tokens.json"
-            cache.chmod(0o644)
-            os.chown(cache, 65534, -1)  # another user's (the tests run as root)
-            await token_source(session, sim, tmp_path)
-            assert sim.auth.login_posts == 1  # the cache was not thrown away
-            assert mode(cache) == 0o644
-
-    if os.getuid() != 0:
+    if owner == "another user" and os.getuid() != 0:
         pytest.skip("needs to give a file away to another user")
+    cache = tmp_path / "tokens.json"
+
+    async def scenario() -> None:
+        async with serve_auth() as sim, aiohttp.ClientSession() as session:
+            await token_source(session, sim, tmp_path)
+            cache.chmod(0o644)  # copied from another machine, say
+            if owner == "another user":
+                os.chown(cache, 65534, -1)  # the tests run as root
+            await token_source(session, sim, tmp_path)
+            assert sim.auth.login_posts == 1  # the cache was used, not thrown away
+
     with caplog.at_level(logging.WARNING):
         asyncio.run(scenario())
-    assert "is readable by others and could not be made private (owned by another user)" in (
-        caplog.text
-    )
+    if owner == "the user":
+        assert mode(cache) == 0o600
+        assert "was readable by others: it is now readable by you alone" in caplog.text
+    else:
+        assert mode(cache) == 0o644
+        assert "could not be made private (owned by another user)" in caplog.text
 
 
 def test_a_prompt_off_the_main_thread_asks_without_touching_signals() -> None:
